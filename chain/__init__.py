@@ -1,0 +1,1 @@
+"""Alliance Ledger chain layer: everything that talks to a node."""

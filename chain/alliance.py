@@ -1,0 +1,146 @@
+"""The alliance configuration file: departments, members, licence-type authorities, M of N."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chain.roles import to_mask
+
+DEFAULT_ALLIANCE_FILE = Path(__file__).resolve().parent / "defaults" / "alliance.toml"
+_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+_MEMBER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+class AllianceConfigError(ValueError):
+    """The alliance file is missing, unreadable or inconsistent; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    department: str
+    name: str
+    roles: tuple[str, ...]
+
+    @property
+    def alias(self) -> str:
+        """The keystore alias: ``<department>-<name>``, e.g. ``MARKET-admin``."""
+        return f"{self.department}-{self.name}"
+
+
+@dataclass(frozen=True)
+class DepartmentSpec:
+    code: str
+    name: str
+    name_en: str
+    roles: tuple[str, ...]
+    members: tuple[MemberSpec, ...]
+
+
+@dataclass(frozen=True)
+class LicenceTypeSpec:
+    code: str
+    name: str
+    name_en: str
+    issuers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AllianceSpec:
+    threshold: int
+    proposal_lifetime_days: int
+    departments: tuple[DepartmentSpec, ...]
+    licence_types: tuple[LicenceTypeSpec, ...] = field(default_factory=tuple)
+
+    def department(self, code: str) -> DepartmentSpec:
+        for d in self.departments:
+            if d.code == code:
+                return d
+        raise KeyError(code)
+
+    @property
+    def members(self) -> tuple[MemberSpec, ...]:
+        return tuple(m for d in self.departments for m in d.members)
+
+
+def load_alliance(path: Path) -> AllianceSpec:
+    """Read and validate an alliance TOML file."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AllianceConfigError(f"alliance file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise AllianceConfigError(f"alliance file {path} is not valid TOML: {exc}") from None
+    return parse_alliance(data, source=str(path))
+
+
+def _roles(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(r, str) for r in value):
+        raise AllianceConfigError(f"{where}: roles must be a non-empty list of role names")
+    try:
+        to_mask(value)
+    except ValueError as exc:
+        raise AllianceConfigError(f"{where}: {exc}") from None
+    return tuple(r.lower() for r in value)
+
+
+def parse_alliance(data: dict, source: str = "alliance file") -> AllianceSpec:
+    departments: list[DepartmentSpec] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data.get("departments") or []):
+        code = str(raw.get("code", ""))
+        where = f"{source}: department #{i + 1} ({code or 'no code'})"
+        if not _CODE.match(code):
+            raise AllianceConfigError(f"{where}: code must be 1-32 of A-Z, 0-9, _ starting with a letter")
+        if code in seen:
+            raise AllianceConfigError(f"{where}: duplicate department code")
+        seen.add(code)
+        if not raw.get("name") or not raw.get("name_en"):
+            raise AllianceConfigError(f"{where}: name and name_en are required")
+        roles = _roles(raw.get("roles"), where)
+        members: list[MemberSpec] = []
+        for m in raw.get("members") or []:
+            name = str(m.get("name", ""))
+            mwhere = f"{where}: member {name or '(no name)'}"
+            if not _MEMBER.match(name):
+                raise AllianceConfigError(f"{mwhere}: name must be 1-32 of a-z, 0-9, _ or -")
+            mroles = _roles(m.get("roles"), mwhere)
+            extra = set(mroles) - set(roles)
+            if extra:
+                raise AllianceConfigError(f"{mwhere}: roles {sorted(extra)} are not held by the department")
+            if any(x.name == name for x in members):
+                raise AllianceConfigError(f"{mwhere}: duplicate member name")
+            members.append(MemberSpec(department=code, name=name, roles=mroles))
+        departments.append(
+            DepartmentSpec(code=code, name=str(raw["name"]), name_en=str(raw["name_en"]), roles=roles,
+                           members=tuple(members))
+        )
+    if not departments:
+        raise AllianceConfigError(f"{source}: at least one department is required")
+    threshold = data.get("threshold")
+    if not isinstance(threshold, int) or not 1 <= threshold <= len(departments):
+        raise AllianceConfigError(
+            f"{source}: threshold must be an integer from 1 to {len(departments)} (the number of departments)"
+        )
+    if not any("governor" in m.roles for d in departments for m in d.members):
+        raise AllianceConfigError(f"{source}: at least one member needs the governor role")
+    lifetime = data.get("proposal_lifetime_days", 14)
+    if not isinstance(lifetime, int) or lifetime < 1:
+        raise AllianceConfigError(f"{source}: proposal_lifetime_days must be a positive integer")
+    licence_types: list[LicenceTypeSpec] = []
+    for code, raw in (data.get("licence_types") or {}).items():
+        where = f"{source}: licence type {code}"
+        if not _CODE.match(code):
+            raise AllianceConfigError(f"{where}: code must be 1-32 of A-Z, 0-9, _ starting with a letter")
+        issuers = tuple(raw.get("issuers") or ())
+        unknown = [c for c in issuers if c not in seen]
+        if unknown:
+            raise AllianceConfigError(f"{where}: unknown issuing department(s) {unknown}")
+        licence_types.append(
+            LicenceTypeSpec(code=code, name=str(raw.get("name", code)), name_en=str(raw.get("name_en", code)),
+                            issuers=issuers)
+        )
+    return AllianceSpec(threshold=threshold, proposal_lifetime_days=lifetime, departments=tuple(departments),
+                        licence_types=tuple(licence_types))

@@ -1,0 +1,183 @@
+"""The one configuration object: ``Settings``, read from ``<data dir>/config.toml``.
+
+Every component takes the pieces it needs from a ``Settings`` passed to it; nothing reads
+configuration from globals. Secrets (passphrases) never live here: they come from the
+environment or a prompt at start.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = Path(".alliance")
+PASSPHRASE_ENV = "ALLIANCE_PASSPHRASE"
+DATA_DIR_ENV = "ALLIANCE_DATA_DIR"
+EMBEDDED = "embedded"
+
+
+class ConfigError(ValueError):
+    """The configuration is missing or invalid; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """The embedded anvil node that `alliance up` starts and supervises."""
+
+    host: str = "127.0.0.1"
+    port: int = 8545
+    chain_id: int = 4242
+    hardfork: str = "cancun"
+    state_interval: int = 1  # seconds between state dumps; a SIGKILL loses at most this much
+    start_timeout: float = 20.0
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    host: str = "127.0.0.1"
+    port: int = 8645
+    token_issuer: str = "alliance-ledger"
+    token_ttl_seconds: int = 8 * 3600
+    password_scrypt_n: int = 2**15
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    # "embedded" (anvil started by the CLI), "memory://" (eth-tester) or an http(s):// JSON-RPC URL
+    rpc_url: str = EMBEDDED
+    # the chain id the deployment must be on; 0 = accept what the node reports on first deploy
+    expected_chain_id: int = 0
+    receipt_timeout: float = 60.0
+    gas_multiplier: float = 1.25
+    keystore_scrypt_n: int = 2**15
+    indexer_poll_seconds: float = 0.5
+    indexer_batch_blocks: int = 2000
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str = ""
+    chain: ChainSettings = field(default_factory=ChainSettings)
+    node: NodeSettings = field(default_factory=NodeSettings)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+
+    # ---- derived paths -------------------------------------------------
+    @property
+    def config_file(self) -> Path:
+        return self.data_dir / "config.toml"
+
+    @property
+    def alliance_file(self) -> Path:
+        return self.data_dir / "alliance.toml"
+
+    @property
+    def keystore_dir(self) -> Path:
+        return self.data_dir / "keystore"
+
+    @property
+    def token_key_file(self) -> Path:
+        return self.data_dir / "keystore" / "token-signing-key.pem"
+
+    @property
+    def node_dir(self) -> Path:
+        return self.data_dir / "node"
+
+    @property
+    def deployment_file(self) -> Path:
+        return self.data_dir / "deployment.json"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'gateway.db').resolve()}"
+
+    @property
+    def effective_rpc_url(self) -> str:
+        if self.chain.rpc_url == EMBEDDED:
+            return f"http://{self.node.host}:{self.node.port}"
+        return self.chain.rpc_url
+
+    @property
+    def embedded(self) -> bool:
+        return self.chain.rpc_url == EMBEDDED
+
+
+def _section(cls: type, raw: Any, where: str) -> Any:
+    if raw is None:
+        return cls()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
+    values = {}
+    for key, value in raw.items():
+        default = getattr(cls(), key)
+        accepted: tuple[type, ...] = (int, float) if isinstance(default, float) else (type(default),)
+        if isinstance(value, bool) or not isinstance(value, accepted):
+            raise ConfigError(f"{where}.{key} must be of type {type(default).__name__}, got {value!r}")
+        values[key] = type(default)(value)
+    return cls(**values)
+
+
+def load_settings(data_dir: Path | str | None = None) -> Settings:
+    """Read ``config.toml`` from the data directory (``--data-dir``, $ALLIANCE_DATA_DIR or ./.alliance)."""
+    root = Path(data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).resolve()
+    path = root / "config.toml"
+    if not path.exists():
+        raise ConfigError(f"no configuration at {path}: run `alliance init` first")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    unknown = set(raw) - {"database_url", "chain", "node", "gateway"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}")
+    settings = Settings(
+        data_dir=root,
+        database_url=str(raw.get("database_url", "")),
+        chain=_section(ChainSettings, raw.get("chain"), f"{path} [chain]"),
+        node=_section(NodeSettings, raw.get("node"), f"{path} [node]"),
+        gateway=_section(GatewaySettings, raw.get("gateway"), f"{path} [gateway]"),
+    )
+    url = settings.chain.rpc_url
+    if not (url == EMBEDDED or url.startswith(("memory://", "http://", "https://"))):
+        raise ConfigError(f"{path} [chain] rpc_url {url!r}: use \"embedded\", \"memory://\" or an http(s):// URL")
+    return settings
+
+
+def render_config(settings: Settings) -> str:
+    """The TOML text of a settings object (what `alliance init` writes)."""
+
+    def table(name: str, obj: Any) -> str:
+        lines = [f"[{name}]"]
+        for f in fields(obj):
+            value = getattr(obj, f.name)
+            lines.append(f"{f.name} = " + (f'"{value}"' if isinstance(value, str) else repr(value).lower()
+                                          if isinstance(value, bool) else repr(value)))
+        return "\n".join(lines)
+
+    head = [
+        "# Alliance Ledger configuration. Passphrases are never stored here: set $ALLIANCE_PASSPHRASE",
+        "# or answer the prompt. database_url empty = SQLite in the data directory;",
+        '# for PostgreSQL e.g. "postgresql+psycopg://user@127.0.0.1:5432/alliance".',
+        f'database_url = "{settings.database_url}"',
+        "",
+    ]
+    return "\n".join(head + [table("chain", settings.chain), "", table("node", settings.node), "",
+                             table("gateway", settings.gateway)]) + "\n"
+
+
+def with_overrides(settings: Settings, **sections: dict[str, Any]) -> Settings:
+    """A copy of ``settings`` with some section fields replaced (tests and CLI flags)."""
+    changes: dict[str, Any] = {}
+    for name, values in sections.items():
+        if name == "database_url":
+            changes[name] = values
+        else:
+            changes[name] = replace(getattr(settings, name), **values)
+    return replace(settings, **changes)

@@ -1,0 +1,248 @@
+"""The transaction manager: sign locally, allocate nonces, journal, send, track receipts.
+
+Order of a write: estimate gas (a revert here is reported with the contract's own error and
+nothing is written) → under the account's lock: allocate the nonce, sign, write the journal row
+and commit, send the raw transaction → outside the lock: wait for the receipt and record it.
+A transaction that was journaled but could not be sent stays in the journal and is resubmitted
+by ``chain.reconcile``; the caller is told it is pending, never that it failed.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from web3.exceptions import TimeExhausted, TransactionNotFound, Web3RPCError
+
+from chain.connection import Chain
+from chain.db import transaction
+from chain.errors import (
+    ContractRevert,
+    NodeUnavailable,
+    RevertDecoder,
+    TransactionPending,
+    TransactionRejected,
+    revert_data,
+    revert_exceptions,
+)
+from chain.journal import MINED, REJECTED, REVERTED, SENT, SIGNED, JournalEntry, next_journal_nonce
+
+TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, ConnectionError, OSError)
+REVERTS = revert_exceptions()
+
+
+@dataclass(frozen=True)
+class TxResult:
+    tx_hash: str
+    journal_id: int
+    block_number: int
+    block_timestamp: int
+    gas_used: int
+    contract_address: str | None
+    receipt: Any
+
+
+class TxManager:
+    """Signs and sends transactions for unlocked member accounts, journaling each one first."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        sessions: sessionmaker[Session],
+        decoder: RevertDecoder,
+        *,
+        receipt_timeout: float = 60.0,
+        gas_multiplier: float = 1.25,
+        ready: threading.Event | None = None,
+        ready_timeout: float = 30.0,
+    ):
+        self.chain = chain
+        self.sessions = sessions
+        self.decoder = decoder
+        self.receipt_timeout = receipt_timeout
+        self.gas_multiplier = gas_multiplier
+        self.ready = ready or _set_event()
+        self.ready_timeout = ready_timeout
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._next_nonce: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ public
+
+    def transact(self, account: LocalAccount, fn: Any, purpose: str, *, wait: bool = True) -> TxResult:
+        """Send a contract function call (``contract.functions.f(...)``) signed by ``account``."""
+        params = {"from": account.address, "to": fn.address, "data": fn._encode_transaction_data(), "value": 0}
+        return self._send(account, params, purpose, wait=wait)
+
+    def deploy(self, account: LocalAccount, factory: Any, args: tuple, purpose: str) -> TxResult:
+        """Deploy a contract (``w3.eth.contract(abi=..., bytecode=...)``) with constructor ``args``."""
+        data = factory.constructor(*args).data_in_transaction
+        params = {"from": account.address, "data": data, "value": 0}
+        return self._send(account, params, purpose, wait=True)
+
+    def call(self, fn: Any, block: str | int = "latest") -> Any:
+        """A read-only call; a revert is raised as the contract's own error."""
+        try:
+            return fn.call(block_identifier=block)
+        except REVERTS as exc:
+            raise self.decoder.decode(revert_data(exc)) from None
+        except TRANSPORT_ERRORS as exc:
+            raise NodeUnavailable(f"node at {self.chain.url} did not answer: {type(exc).__name__}") from None
+
+    def reset_nonces(self) -> None:
+        """Forget cached nonces (after the chain was rewound or reconciled)."""
+        with self._locks_guard:
+            self._next_nonce.clear()
+
+    def wait_for(self, tx_hash: str, journal_id: int) -> TxResult:
+        """Wait for the receipt of a journaled transaction and record it."""
+        w3 = self.chain.w3
+        try:
+            receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout, poll_latency=0.02)
+            block = w3.eth.get_block(receipt["blockNumber"])
+        except TimeExhausted:
+            raise TransactionPending(f"no receipt for {tx_hash} within {self.receipt_timeout}s; it stays journaled",
+                                     tx_hash, journal_id) from None
+        except TRANSPORT_ERRORS:
+            raise TransactionPending(f"node went away before {tx_hash} was confirmed; it will be resubmitted",
+                                     tx_hash, journal_id) from None
+        ok = receipt["status"] == 1
+        error = None
+        if not ok:
+            error = self._revert_reason(journal_id, receipt)
+        with transaction(self.sessions) as s:
+            entry = s.get(JournalEntry, journal_id)
+            entry.status = MINED if ok else REVERTED
+            entry.block_number = receipt["blockNumber"]
+            entry.block_hash = "0x" + bytes(receipt["blockHash"]).hex()
+            entry.block_timestamp = block["timestamp"]
+            entry.gas_used = receipt["gasUsed"]
+            entry.contract_address = receipt.get("contractAddress")
+            entry.error = str(error) if error else None
+        if error is not None:
+            raise error
+        return TxResult(
+            tx_hash=tx_hash,
+            journal_id=journal_id,
+            block_number=receipt["blockNumber"],
+            block_timestamp=block["timestamp"],
+            gas_used=receipt["gasUsed"],
+            contract_address=receipt.get("contractAddress"),
+            receipt=receipt,
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _lock_for(self, address: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(address, threading.Lock())
+
+    def _send(self, account: LocalAccount, params: dict[str, Any], purpose: str, *, wait: bool) -> TxResult:
+        if not self.ready.wait(self.ready_timeout):
+            raise NodeUnavailable("the chain is not ready (node restarting or journal being reconciled)")
+        w3 = self.chain.w3
+        try:
+            gas = int(w3.eth.estimate_gas(params) * self.gas_multiplier) + 10_000
+            fees = self.chain.fee_fields()
+        except REVERTS as exc:
+            raise self.decoder.decode(revert_data(exc)) from None
+        except TRANSPORT_ERRORS as exc:
+            raise NodeUnavailable(f"node at {self.chain.url} did not answer: {type(exc).__name__}") from None
+        tx = {k: v for k, v in params.items() if k != "from"}
+        tx.update(gas=gas, chainId=self.chain.chain_id, **fees)
+        if "maxFeePerGas" in fees:
+            tx["type"] = 2
+        journal_id, tx_hash = self._sign_journal_send(account, tx, purpose)
+        if not wait:
+            raise TransactionPending(f"{tx_hash} sent", tx_hash, journal_id)
+        return self.wait_for(tx_hash, journal_id)
+
+    def _sign_journal_send(self, account: LocalAccount, tx: dict[str, Any], purpose: str) -> tuple[int, str]:
+        address = account.address
+        with self._lock_for(address):
+            for _attempt in range(5):
+                nonce = self._allocate(address)
+                signed = account.sign_transaction({**tx, "nonce": nonce})
+                tx_hash = "0x" + bytes(signed.hash).hex()
+                try:
+                    with transaction(self.sessions) as s:
+                        entry = JournalEntry(
+                            chain_id=self.chain.chain_id, account=address, nonce=nonce, tx_hash=tx_hash,
+                            raw_tx="0x" + bytes(signed.raw_transaction).hex(), to_address=tx.get("to"),
+                            purpose=purpose[:200], status=SIGNED,
+                        )
+                        s.add(entry)
+                        s.flush()
+                        journal_id = entry.id
+                except IntegrityError:
+                    # another process holding the same key took this nonce: re-read and sign again
+                    self._next_nonce.pop(address, None)
+                    continue
+                self._next_nonce[address] = nonce + 1
+                break
+            else:
+                raise TransactionRejected(f"could not allocate a nonce for {address} after 5 attempts")
+            try:
+                self.chain.w3.eth.send_raw_transaction(signed.raw_transaction)
+            except TRANSPORT_ERRORS:
+                raise TransactionPending(
+                    f"node unreachable; {tx_hash} is journaled and will be resubmitted", tx_hash, journal_id
+                ) from None
+            except Web3RPCError as exc:
+                message = str(exc)
+                if "already known" not in message.lower():
+                    with transaction(self.sessions) as s:
+                        entry = s.get(JournalEntry, journal_id)
+                        entry.status = REJECTED
+                        entry.error = message[:2000]
+                    self._next_nonce.pop(address, None)
+                    raise TransactionRejected(f"node refused {purpose}: {message}") from None
+            with transaction(self.sessions) as s:
+                s.get(JournalEntry, journal_id).status = SENT
+        return journal_id, tx_hash
+
+    def _allocate(self, address: str) -> int:
+        cached = self._next_nonce.get(address)
+        with self.sessions() as s:
+            journal_next = next_journal_nonce(s, self.chain.chain_id, address)
+        if cached is not None and cached >= journal_next:
+            return cached
+        try:
+            chain_next = self.chain.w3.eth.get_transaction_count(address, "pending")
+        except TRANSPORT_ERRORS as exc:
+            raise NodeUnavailable(f"node at {self.chain.url} did not answer: {type(exc).__name__}") from None
+        return max(journal_next, chain_next)
+
+    def _revert_reason(self, journal_id: int, receipt: Any) -> ContractRevert:
+        """Replay a reverted transaction as a call on the state before its block to get the error."""
+        with self.sessions() as s:
+            entry = s.get(JournalEntry, journal_id)
+            account, to = entry.account, entry.to_address
+        tx = self.chain.w3.eth.get_transaction(receipt["transactionHash"])
+        call = {"from": account, "to": to, "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
+        try:
+            self.chain.w3.eth.call(call, block_identifier=max(receipt["blockNumber"] - 1, 0))
+        except REVERTS as exc:
+            return self.decoder.decode(revert_data(exc), tx_hash="0x" + bytes(receipt["transactionHash"]).hex())
+        except (TransactionNotFound, *TRANSPORT_ERRORS):
+            pass
+        return ContractRevert("Reverted", {"reason": "reverted; the error could not be replayed"},
+                              "0x" + bytes(receipt["transactionHash"]).hex())
+
+
+def _set_event() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event
+
+
+def journal_entries(sessions: sessionmaker[Session], chain_id: int) -> list[JournalEntry]:
+    with sessions() as s:
+        return list(s.scalars(select(JournalEntry).where(JournalEntry.chain_id == chain_id).order_by(JournalEntry.id)))
+

@@ -1,0 +1,1 @@
+"""Alliance Ledger gateway: FastAPI service."""

@@ -1,0 +1,25 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from gateway import errors
+from gateway.context import GatewayContext
+from gateway.routers import alliance, auth, status
+
+
+def create_app(context: GatewayContext) -> FastAPI:
+    app = FastAPI(
+        title="Alliance Ledger gateway",
+        version="0.1.0",
+        description="Permissioned ledger of a district's 14-department enterprise-service alliance: "
+        "electronic licences and subsidy fund tracing. Every endpoint but /health needs a bearer token "
+        "from POST /auth/login.",
+    )
+    app.state.context = context
+    errors.install(app)
+    app.include_router(status.router)
+    app.include_router(auth.router)
+    app.include_router(alliance.router)
+    return app

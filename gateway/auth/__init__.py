@@ -1,0 +1,1 @@
+"""Gateway authentication: signed bearer tokens and password hashing."""

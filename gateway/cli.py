@@ -1,0 +1,360 @@
+"""The ``alliance`` command line.
+
+Every command prints a one-line ``alliance: error: ...`` and exits non-zero on bad input,
+a missing configuration, a wrong passphrase, an unreachable node or a wrong chain id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from chain.alliance import DEFAULT_ALLIANCE_FILE, AllianceConfigError, load_alliance
+from chain.config import (
+    DATA_DIR_ENV,
+    DEFAULT_DATA_DIR,
+    ChainSettings,
+    ConfigError,
+    NodeSettings,
+    Settings,
+    load_settings,
+    render_config,
+)
+from chain.errors import ChainError, ContractRevert
+from chain.keystore import DEPLOYER_ALIAS, KeystoreError, create_keystore
+from chain.roles import UnknownRoleError
+from gateway.auth.tokens import generate_signing_key, save_signing_key
+from gateway.runtime import open_runtime, read_passphrase
+from gateway.services import alliance
+from gateway.services.users import UserError, create_user
+
+log = logging.getLogger("alliance")
+
+
+class CLIError(Exception):
+    """A user error with a one-line message."""
+
+
+EXPECTED = (CLIError, ConfigError, AllianceConfigError, KeystoreError, ChainError, UserError,
+            alliance.ProposalInputError, UnknownRoleError, FileNotFoundError)
+
+
+def _print(obj: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+    elif isinstance(obj, list):
+        for row in obj:
+            print("  ".join(f"{k}={v}" for k, v in row.items()))
+    else:
+        for k, v in obj.items():
+            print(f"{k}: {v}")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.data_dir)
+
+
+# ---------------------------------------------------------------------------- init
+
+def cmd_init(args: argparse.Namespace) -> int:
+    root = Path(args.data_dir or DEFAULT_DATA_DIR).resolve()
+    if (root / "config.toml").exists():
+        raise CLIError(f"{root} is already initialised (config.toml exists)")
+    source = Path(args.alliance) if args.alliance else DEFAULT_ALLIANCE_FILE
+    spec = load_alliance(source)  # validate before writing anything
+    rpc_url = args.rpc_url or "embedded"
+    settings = Settings(
+        data_dir=root,
+        database_url=args.database_url or "",
+        chain=ChainSettings(rpc_url=rpc_url, expected_chain_id=args.chain_id or (4242 if rpc_url == "embedded" else 0),
+                            keystore_scrypt_n=args.scrypt_n),
+        node=replace(NodeSettings(), port=args.node_port) if args.node_port else NodeSettings(),
+    )
+    if args.gateway_port:
+        settings = replace(settings, gateway=replace(settings.gateway, port=args.gateway_port))
+    passphrase = read_passphrase(confirm=True)
+    if len(passphrase) < 8:
+        raise CLIError("passphrase must be at least 8 characters")
+    root.mkdir(parents=True, exist_ok=True)
+    settings.keystore_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, settings.alliance_file)
+    aliases = [DEPLOYER_ALIAS] + [m.alias for m in spec.members]
+    for alias in aliases:
+        if not (settings.keystore_dir / f"{alias}.json").exists():
+            create_keystore(settings.keystore_dir, alias, passphrase, settings.chain.keystore_scrypt_n)
+    if not settings.token_key_file.exists():
+        save_signing_key(generate_signing_key(), settings.token_key_file, passphrase)
+    from gateway import db
+
+    db.upgrade(settings.effective_database_url)
+    settings.config_file.write_text(render_config(settings), encoding="utf-8")  # last: marks init complete
+    print(f"initialised {root}: {len(spec.departments)} departments, {len(aliases)} encrypted keystores")
+    return 0
+
+
+# ---------------------------------------------------------------------------- up
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import threading
+
+    import uvicorn
+
+    from chain.node import Supervisor
+    from gateway.app import create_app
+
+    settings = _settings(args)
+    passphrase = read_passphrase()
+    with open_runtime(settings, passphrase) as rt:
+        ledger = rt.ledger
+        report = ledger.reconcile()
+        log.info("journal: %s", report.as_dict())
+        if ledger.ensure_deployed():
+            log.info("deployed contracts: %s", {n: r.address for n, r in ledger.manifest.contracts.items()})
+        boot = ledger.bootstrap()
+        if not boot.already_sealed:
+            log.info("alliance bootstrapped: %s", boot)
+        ledger.indexer.start()
+        supervisor = None
+        if rt.node is not None:
+            lock = threading.Lock()
+
+            def on_restart() -> None:
+                with lock:
+                    log.warning("node restarted; reconcile: %s", ledger.reconcile().as_dict())
+
+            supervisor = Supervisor(rt.node, ledger.ready, on_restart)
+            supervisor.start()
+        app = create_app(rt.context(passphrase))
+        host = args.host or settings.gateway.host
+        port = args.port or settings.gateway.port
+        print(f"gateway listening on http://{host}:{port} (API docs at /docs); node {settings.effective_rpc_url}",
+              flush=True)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+        try:
+            server.run()
+        finally:
+            if supervisor is not None:
+                supervisor.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------- status / deploy
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with open_runtime(settings, None, start_node=False, keys=False) as rt:
+        status = rt.ledger.status()
+        if rt.ledger.manifest is None:
+            raise CLIError(f"not deployed: no manifest at {settings.deployment_file}; run `alliance up`")
+        status["alliance"] = alliance.summary(rt.ledger)
+        status["departments"] = alliance.departments(rt.ledger)
+    if args.json:
+        _print(status, True)
+    else:
+        print(f"chain id {status['chain_id']}  head {status['node']['head']}  node {status['node']['url']}")
+        for name, address in status["contracts"].items():
+            print(f"contract {name} at {address}")
+        print("deployment: " + ("consistent with the chain" if not status["deployment_problems"]
+                                else "; ".join(status["deployment_problems"])))
+        print(f"journal pending {status['journal']['pending']}  indexer lag "
+              f"{status['indexer']['lag_blocks'] if status['indexer'] else 'n/a'} blocks")
+        a = status["alliance"]
+        print(f"alliance: {a['active_departments']} active departments, threshold {a['threshold']}, "
+              f"bootstrap {'sealed' if a['sealed'] else 'open'}")
+        for d in status["departments"]:
+            print(f"  {d['code']:<12} {d['name']}  {d['name_en']}  members {d['member_count']}  "
+                  f"roles {','.join(d['roles'])}{'' if d['active'] else '  (removed)'}")
+    return 1 if status["deployment_problems"] else 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with open_runtime(settings, read_passphrase()) as rt:
+        rt.ledger.reconcile()
+        deployed = rt.ledger.ensure_deployed()
+        boot = rt.ledger.bootstrap()
+        out = {"deployed": deployed, "contracts": {n: r.address for n, r in rt.ledger.manifest.contracts.items()},
+               "bootstrap_transactions": boot.transactions}
+    _print(out, args.json)
+    return 0
+
+
+# ---------------------------------------------------------------------------- members
+
+def cmd_members(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    needs_keys = args.members_cmd in ("propose", "approve")
+    with open_runtime(settings, read_passphrase() if needs_keys else None, keys=needs_keys) as rt:
+        ledger = rt.ledger
+        if ledger.manifest is None:
+            raise CLIError("not deployed: run `alliance up` or `alliance deploy` first")
+        if args.members_cmd == "list":
+            _print(alliance.members(ledger), args.json)
+            return 0
+        if args.members_cmd == "proposals":
+            _print(alliance.proposals(ledger, args.status), args.json)
+            return 0
+        account = ledger.keyring.account(args.as_alias)
+        if args.members_cmd == "approve":
+            out = alliance.approve(ledger, account, args.id)
+        else:
+            params: dict[str, Any] = {"account": args.account}
+            if args.change == "add":
+                params.update(department=args.department, roles=_roles(args.roles))
+                action = "AddMember"
+            elif args.change == "remove":
+                action = "RemoveMember"
+            else:
+                params.update(roles=_roles(args.roles))
+                action = "SetMemberRoles"
+            out = alliance.propose(ledger, account, action, params)
+    _print(out, args.json)
+    return 0
+
+
+def _roles(text: str | None) -> list[str]:
+    if not text:
+        raise CLIError("--roles is required, e.g. --roles issuer,reviewer")
+    return [r for r in text.split(",") if r]
+
+
+# ---------------------------------------------------------------------------- journal / users
+
+def cmd_journal(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with open_runtime(settings, None, keys=False) as rt:
+        report = rt.ledger.reconcile()
+    _print(report.as_dict(), args.json)
+    return 1 if report.failed else 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    import os
+
+    settings = _settings(args)
+    from chain.db import make_engine, session_factory
+    from chain.keystore import keystore_address
+    from gateway import db
+
+    db.upgrade(settings.effective_database_url)
+    sessions = session_factory(make_engine(settings.effective_database_url))
+    password = os.environ.get("ALLIANCE_USER_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise CLIError("no password: set $ALLIANCE_USER_PASSWORD or run in a terminal to be prompted")
+        import getpass
+
+        password = getpass.getpass(f"password for {args.username}: ")
+    if args.member:
+        address = args.member
+        if not address.startswith("0x"):
+            path = settings.keystore_dir / f"{args.member}.json"
+            if not path.exists():
+                raise CLIError(f"no member keystore named {args.member!r} in {settings.keystore_dir}")
+            address = keystore_address(path)
+        user = create_user(sessions, args.username, password, kind="member", member_address=address,
+                           scrypt_n=settings.gateway.password_scrypt_n)
+    else:
+        user = create_user(sessions, args.username, password, kind="enterprise", uscc=args.enterprise,
+                           scrypt_n=settings.gateway.password_scrypt_n)
+    print(f"login {user.username} created for {user.member_address or user.uscc}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="alliance", description="Alliance Ledger: permissioned ledger of licences "
+                                "and subsidy funds for a district's department alliance.")
+    p.add_argument("--data-dir", help=f"data directory (default ${DATA_DIR_ENV} or ./{DEFAULT_DATA_DIR})")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("init", help="create the data directory, configuration and encrypted keystores")
+    s.add_argument("--alliance", help="alliance file to start from (default: the 14-department district)")
+    s.add_argument("--rpc-url", help='"embedded" (default), "memory://" or an http(s):// JSON-RPC URL (Besu)')
+    s.add_argument("--chain-id", type=int, help="the chain id the node must report")
+    s.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in the data directory)")
+    s.add_argument("--node-port", type=int, help="port of the embedded node (default 8545)")
+    s.add_argument("--gateway-port", type=int, help="port of the gateway (default 8645)")
+    s.add_argument("--scrypt-n", type=int, default=2**15, help="keystore scrypt cost (power of two)")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("up", help="start the node, deploy and bootstrap if needed, serve the gateway")
+    s.add_argument("--host", help="gateway address (default from config: 127.0.0.1)")
+    s.add_argument("--port", type=int, help="gateway port (default from config)")
+    s.set_defaults(func=cmd_up)
+
+    s = sub.add_parser("status", help="chain, contracts and the departments read from the chain")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+
+    s = sub.add_parser("deploy", help="deploy the contracts and bootstrap the alliance")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_deploy)
+
+    s = sub.add_parser("members", help="list members; propose and approve member changes")
+    s.add_argument("--json", action="store_true")
+    msub = s.add_subparsers(dest="members_cmd", required=True)
+    msub.add_parser("list", help="members as the chain records them")
+    m = msub.add_parser("proposals", help="governance proposals")
+    m.add_argument("--status", choices=["open", "executed", "cancelled"])
+    m = msub.add_parser("propose", help="propose adding, removing or changing a member")
+    m.add_argument("change", choices=["add", "remove", "roles"])
+    m.add_argument("--account", required=True, help="the member's 0x address")
+    m.add_argument("--department", help="department code (for add)")
+    m.add_argument("--roles", help="comma-separated roles (for add and roles)")
+    m.add_argument("--as", dest="as_alias", required=True, help="keystore alias of the proposing governor")
+    m = msub.add_parser("approve", help="approve a proposal for your department")
+    m.add_argument("id", type=int)
+    m.add_argument("--as", dest="as_alias", required=True, help="keystore alias of the approving governor")
+    s.set_defaults(func=cmd_members)
+
+    s = sub.add_parser("journal", help="the transaction journal")
+    s.add_argument("--json", action="store_true")
+    jsub = s.add_subparsers(dest="journal_cmd", required=True)
+    jsub.add_parser("reconcile", help="resubmit journaled transactions the chain is missing")
+    s.set_defaults(func=cmd_journal)
+
+    s = sub.add_parser("users", help="gateway logins")
+    usub = s.add_subparsers(dest="users_cmd", required=True)
+    u = usub.add_parser("add", help="create a login (password from $ALLIANCE_USER_PASSWORD or prompt)")
+    u.add_argument("username")
+    who = u.add_mutually_exclusive_group(required=True)
+    who.add_argument("--member", help="member keystore alias (e.g. MARKET-admin) or 0x address")
+    who.add_argument("--enterprise", help="enterprise USCC (18 characters)")
+    s.set_defaults(func=cmd_users)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("web3", "urllib3", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return args.func(args)
+    except ContractRevert as exc:
+        print(f"alliance: error: the contract refused: {exc}", file=sys.stderr)
+        return 3
+    except EXPECTED as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"alliance: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""What the gateway's routes need, assembled once at start and passed to ``create_app``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from threading import Lock
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from chain.config import Settings
+from chain.ledger import Ledger
+from gateway.auth.tokens import TokenSigner
+
+
+@dataclass
+class MemberCache:
+    """Short-lived cache of on-chain member records, so that each request checks the chain's roles
+    without a node round trip every time. Entries live ``ttl`` seconds."""
+
+    ttl: float = 5.0
+    _data: dict[str, tuple[float, tuple[bool, str, int]]] = field(default_factory=dict)
+    _lock: Lock = field(default_factory=Lock)
+
+    def get(self, ledger: Ledger, address: str) -> tuple[bool, str, int]:
+        """(active and department active, department code, role mask) of ``address``."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._data.get(address)
+            if hit and now - hit[0] < self.ttl:
+                return hit[1]
+        from chain.roles import bytes32_to_code
+
+        registry = ledger.registry
+        active, dept, roles = registry.functions.getMember(address).call()
+        dept_active = bool(active) and registry.functions.getDepartment(dept).call()[0]
+        value = (bool(dept_active), bytes32_to_code(dept) if dept_active else "", int(roles) if dept_active else 0)
+        with self._lock:
+            self._data[address] = (now, value)
+        return value
+
+    def forget(self, address: str | None = None) -> None:
+        with self._lock:
+            if address is None:
+                self._data.clear()
+            else:
+                self._data.pop(address, None)
+
+
+@dataclass
+class GatewayContext:
+    settings: Settings
+    ledger: Ledger
+    sessions: sessionmaker[Session]
+    signer: TokenSigner
+    members: MemberCache = field(default_factory=MemberCache)

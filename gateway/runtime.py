@@ -1,0 +1,95 @@
+"""Assembling the running product from a data directory: used by the CLI and by the tests."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from chain.alliance import AllianceSpec, load_alliance
+from chain.config import PASSPHRASE_ENV, Settings
+from chain.connection import connect
+from chain.db import make_engine, session_factory
+from chain.errors import NodeUnavailable
+from chain.keystore import Keyring, KeystoreError
+from chain.ledger import Ledger
+from chain.node import AnvilNode
+from chain.reconcile import earliest_timestamp
+from gateway import db
+from gateway.auth.tokens import TokenSigner, load_signing_key
+from gateway.context import GatewayContext
+
+
+def read_passphrase(confirm: bool = False) -> str:
+    """The keystore passphrase from $ALLIANCE_PASSPHRASE, or a prompt when a terminal is attached."""
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise KeystoreError(f"no passphrase: set ${PASSPHRASE_ENV} or run in a terminal to be prompted")
+    value = getpass.getpass("keystore passphrase: ")
+    if confirm and getpass.getpass("again: ") != value:
+        raise KeystoreError("the two passphrases differ")
+    return value
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    spec: AllianceSpec
+    ledger: Ledger
+    node: AnvilNode | None
+
+    def context(self, passphrase: str) -> GatewayContext:
+        key = load_signing_key(self.settings.token_key_file, passphrase)
+        signer = TokenSigner(key, self.settings.gateway.token_issuer)
+        return GatewayContext(settings=self.settings, ledger=self.ledger, sessions=self.ledger.sessions,
+                              signer=signer)
+
+    def close(self) -> None:
+        self.ledger.close()
+        if self.node is not None:
+            self.node.stop()
+
+
+def embedded_node(settings: Settings, sessions) -> AnvilNode:
+    chain_id = settings.chain.expected_chain_id or settings.node.chain_id
+    return AnvilNode(settings.node, settings.node_dir, genesis_timestamp=lambda: earliest_timestamp(sessions, chain_id))
+
+
+def _node_answers(settings: Settings) -> bool:
+    try:
+        connect(settings.effective_rpc_url, timeout=1.0)
+        return True
+    except NodeUnavailable:
+        return False
+
+
+@contextmanager
+def open_runtime(settings: Settings, passphrase: str | None, *, start_node: bool = True,
+                 keys: bool = True) -> Iterator[Runtime]:
+    """Migrate the database, start the embedded node if needed, unlock keys, open the ledger.
+
+    Without ``keys`` (read-only commands such as ``status``) no passphrase is needed.
+    """
+    db.upgrade(settings.effective_database_url)
+    sessions = session_factory(make_engine(settings.effective_database_url))
+    spec = load_alliance(settings.alliance_file)
+    node = None
+    if settings.embedded and start_node and not _node_answers(settings):
+        node = embedded_node(settings, sessions)
+        node.start()
+    try:
+        keyring = Keyring.unlock(settings.keystore_dir, passphrase) if keys else Keyring({})
+        ledger = Ledger.open(settings, spec, keyring, sessions)
+        runtime = Runtime(settings=settings, spec=spec, ledger=ledger, node=node)
+        yield runtime
+    except BaseException:
+        if node is not None:
+            node.stop()
+        raise
+    else:
+        runtime.close()

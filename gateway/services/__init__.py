@@ -1,0 +1,1 @@
+"""Plain service functions behind the routers and the CLI."""

@@ -1,0 +1,1 @@
+"""Oracle adapters: signed attestations of off-chain facts (not yet built; see the oracle issue)."""

@@ -1,0 +1,254 @@
+"""Fixtures for AllianceRegistry contract tests on an in-process eth-tester (py-evm) chain.
+
+How eth-tester 0.14.0b1 + web3 8.0.0 report a revert (observed, see ``revert_data``):
+
+* ``.call()`` / ``w3.eth.call`` and ``.transact()`` / ``.estimate_gas()`` without an explicit
+  ``gas`` all raise ``eth_tester.exceptions.TransactionFailed`` -- *not* web3's
+  ``ContractCustomError`` / ``ContractLogicError`` -- and the exception has no ``.data``.
+  Its only argument is the text ``"execution reverted: b'<revert data as a Python bytes repr>'"``
+  (web3's eth-tester provider re-raises it in ``_make_request``).
+* The raw revert bytes are on the implicit exception chain (``__context__``):
+  on the transact/estimate_gas path ``TransactionFailed(Revert(b"..."))`` then
+  ``eth.exceptions.Revert(b"...")``; on the call path ``TransactionFailed("b'...'")`` (a str).
+* ``.transact({"gas": N})`` with an explicit gas (and ``send_raw_transaction``) does not raise:
+  the transaction is mined with receipt ``status == 0`` and the revert data is not reported.
+* Only Solidity panics on the call path become ``web3.exceptions.ContractPanicError`` (with
+  ``.data``); a real node (anvil, Besu) gives ``ContractCustomError`` with ``.data`` instead.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from eth_abi import decode as abi_decode
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.exceptions import TransactionFailed
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils.abi import collapse_if_tuple
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+from web3.providers.eth_tester import EthereumTesterProvider
+
+from chain.artifacts import load
+
+# ---------------------------------------------------------------- constants
+
+GOVERNOR = 1
+ISSUER = 2
+POLICY = 4
+REVIEWER = 8
+FINANCE = 16
+INSPECTOR = 32
+ORACLE = 64
+OPERATOR = 128
+ALL_ROLES = 255
+
+LIFETIME = 7 * 24 * 3600  # seconds a proposal stays open
+THRESHOLD = 3
+
+
+def code(text: str) -> bytes:
+    """A bytes32 department code / licence type."""
+    return text.encode().ljust(32, b"\0")
+
+
+MARKET, HEALTH, TAX, AUDIT, TRANSPORT = (code(c) for c in ("MARKET", "HEALTH", "TAX", "AUDIT", "TRANSPORT"))
+
+# code, name, nameEn, roles
+DEPARTMENTS = [
+    (MARKET, "市场监督管理局", "Market Regulation", GOVERNOR | ISSUER | REVIEWER | OPERATOR),
+    (HEALTH, "卫生健康委员会", "Health Commission", GOVERNOR | ISSUER | ORACLE),
+    (TAX, "税务局", "Taxation", GOVERNOR | FINANCE | POLICY),
+    (AUDIT, "审计局", "Audit Office", GOVERNOR | INSPECTOR),
+    (TRANSPORT, "交通运输局", "Transport", GOVERNOR | ISSUER),
+]
+FOOD = code("FOOD_BUSINESS")
+
+
+# ---------------------------------------------------------------- revert decoding
+
+
+class _ErrorTable:
+    """selector -> (name, input types) for every ``type == "error"`` entry of an ABI."""
+
+    def __init__(self, abi: list[dict[str, Any]]):
+        self.by_selector: dict[bytes, tuple[str, list[str]]] = {}
+        for entry in abi:
+            if entry.get("type") != "error":
+                continue
+            types = [collapse_if_tuple(i) for i in entry.get("inputs", [])]
+            signature = f"{entry['name']}({','.join(types)})"
+            self.by_selector[function_signature_to_4byte_selector(signature)] = (entry["name"], types)
+
+    def decode(self, data: bytes) -> tuple[str, tuple[Any, ...]]:
+        if len(data) < 4:
+            raise AssertionError(f"revert without a custom error (data {data!r})")
+        try:
+            name, types = self.by_selector[data[:4]]
+        except KeyError:
+            raise AssertionError(f"revert data {data.hex()} matches no error in the ABI") from None
+        values = abi_decode(types, data[4:])
+        return name, tuple(_normalise(t, v) for t, v in zip(types, values))
+
+
+def _normalise(abi_type: str, value: Any) -> Any:
+    if abi_type == "address":
+        return to_checksum_address(value)
+    return value
+
+
+def _bytes_literal(text: str) -> bytes | None:
+    text = text.removeprefix("execution reverted: ").strip()
+    if text[:2] in ("b'", 'b"'):
+        try:
+            value = ast.literal_eval(text)
+        except (SyntaxError, ValueError):
+            return None
+        return value if isinstance(value, bytes) else None
+    return None
+
+
+def revert_data(exc: BaseException) -> bytes | None:
+    """The raw revert data carried by a revert exception, or None if it carries none.
+
+    Prefers exact bytes: ``.data`` of a web3 ``ContractLogicError`` (real nodes), then bytes
+    found along eth-tester's exception chain, then the ``b'...'`` repr in the message text.
+    """
+    parsed: bytes | None = None
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        data = getattr(e, "data", None)
+        if isinstance(data, str) and data.startswith("0x"):
+            return bytes.fromhex(data[2:])
+        for arg in e.args:
+            if isinstance(arg, BaseException) and arg.args:
+                arg = arg.args[0]
+            if isinstance(arg, (bytes, bytearray)):
+                return bytes(arg)
+            if isinstance(arg, str) and parsed is None:
+                parsed = _bytes_literal(arg)
+        e = e.__cause__ or e.__context__
+    return parsed
+
+
+def _attempt(fn: Any, via: str, sender: str) -> BaseException | None:
+    try:
+        getattr(fn, via)({"from": sender})
+    except (TransactionFailed, ContractLogicError) as exc:
+        return exc
+    return None
+
+
+def assert_reverts(fn: Any, error: str, *args: Any, sender: str, via: tuple[str, ...] = ("call", "transact")):
+    """Assert that ``fn`` (a bound contract function or constructor) reverts with the custom
+    error ``error`` and, if ``args`` are given, exactly those arguments -- both as a call and as a
+    transaction (no block is mined for the refused transaction). Returns the decoded arguments.
+    """
+    abi = getattr(fn, "contract_abi", None) or fn.abi
+    table = _ErrorTable(abi)
+    w3 = fn.w3
+    decoded: tuple[Any, ...] = ()
+    for how in via:
+        block_before = w3.eth.block_number
+        exc = _attempt(fn, how, sender)
+        if exc is None:
+            raise AssertionError(f"{how} did not revert (expected {error})")
+        assert w3.eth.block_number == block_before, f"refused {how} mined a block"
+        data = revert_data(exc)
+        if data is None:
+            raise AssertionError(f"{how} reverted without revert data: {exc!r}")
+        name, decoded = table.decode(data)
+        assert name == error, f"{how} reverted with {name}{decoded}, expected {error}"
+        if args:
+            expected = tuple(
+                to_checksum_address(a) if isinstance(a, str) and Web3.is_address(a) else a for a in args
+            )
+            assert decoded == expected, f"{how} reverted with {name}{decoded}, expected {error}{expected}"
+    return decoded
+
+
+# ---------------------------------------------------------------- chain and deployment
+
+
+@pytest.fixture(scope="module")
+def w3() -> Web3:
+    return Web3(EthereumTesterProvider(EthereumTester(PyEVMBackend())))
+
+
+@pytest.fixture(scope="module")
+def accounts(w3: Web3) -> list[str]:
+    return list(w3.eth.accounts)
+
+
+GAS = 3_000_000  # explicit: skips py-evm's gas estimation (a binary search of executions)
+
+
+def send(fn: Any, sender: str):
+    """Transact and return the receipt; fail unless it succeeded (status 1)."""
+    receipt = fn.w3.eth.wait_for_transaction_receipt(fn.transact({"from": sender, "gas": GAS}))
+    assert receipt.status == 1, f"transaction reverted: {fn}"
+    return receipt
+
+
+def deploy_registry(w3: Web3, admin: str, lifetime: int = LIFETIME):
+    """A fresh, unsealed AllianceRegistry deployed by ``admin``."""
+    artifact = load("AllianceRegistry")
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = w3.eth.wait_for_transaction_receipt(factory.constructor(lifetime).transact({"from": admin, "gas": 5_000_000}))
+    assert receipt.status == 1
+    return w3.eth.contract(address=receipt.contractAddress, abi=artifact.abi)
+
+
+@pytest.fixture(scope="module")
+def roles(accounts: list[str]) -> dict[str, str]:
+    """Who is who in the bootstrapped alliance."""
+    return {
+        "admin": accounts[0],
+        "gov_market": accounts[1],
+        "gov_health": accounts[2],
+        "gov_tax": accounts[3],
+        "gov_audit": accounts[4],
+        "gov_transport": accounts[5],
+        "gov_market_2": accounts[6],  # second GOVERNOR of MARKET
+        "issuer_market": accounts[7],  # MARKET member without GOVERNOR
+        "spare": accounts[8],  # not a member, free to be added
+        "outsider": accounts[9],  # never a member
+    }
+
+
+@pytest.fixture(scope="module")
+def registry(w3: Web3, roles: dict[str, str]):
+    """A sealed registry: 5 departments, one GOVERNOR each (two for MARKET), threshold 3,
+    FOOD_BUSINESS licences issued by MARKET. Shared by the module; every test runs in a snapshot."""
+    admin = roles["admin"]
+    reg = deploy_registry(w3, admin)
+    for dept_code, name, name_en, dept_roles in DEPARTMENTS:
+        send(reg.functions.bootstrapDepartment(dept_code, name, name_en, dept_roles), admin)
+    governors = ["gov_market", "gov_health", "gov_tax", "gov_audit", "gov_transport"]
+    for who, (dept_code, *_rest) in zip(governors, DEPARTMENTS):
+        send(reg.functions.bootstrapMember(roles[who], dept_code, GOVERNOR), admin)
+    send(reg.functions.bootstrapMember(roles["gov_market_2"], MARKET, GOVERNOR | ISSUER), admin)
+    send(reg.functions.bootstrapMember(roles["issuer_market"], MARKET, ISSUER), admin)
+    send(reg.functions.bootstrapLicenceTypeAuthority(FOOD, MARKET, True), admin)
+    send(reg.functions.bootstrapThreshold(THRESHOLD), admin)
+    send(reg.functions.sealBootstrap(), admin)
+    return reg
+
+
+@pytest.fixture(autouse=True)
+def _isolate(w3: Web3, registry) -> Iterator[None]:
+    """Run each test in an eth-tester snapshot of the bootstrapped chain, reverted afterwards."""
+    snapshot = w3.testing.snapshot()
+    yield
+    w3.testing.revert(snapshot)
+
+
+@pytest.fixture
+def fresh(w3: Web3, roles: dict[str, str]):
+    """An unsealed registry deployed by the admin (discarded with the test's snapshot)."""
+    return deploy_registry(w3, roles["admin"])
