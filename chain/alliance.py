@@ -89,7 +89,12 @@ def _roles(value: object, where: str) -> tuple[str, ...]:
 def parse_alliance(data: dict, source: str = "alliance file") -> AllianceSpec:
     departments: list[DepartmentSpec] = []
     seen: set[str] = set()
-    for i, raw in enumerate(data.get("departments") or []):
+    raw_departments = data.get("departments") or []
+    if not isinstance(raw_departments, list):
+        raise AllianceConfigError(f"{source}: departments must be an array of tables ([[departments]])")
+    for i, raw in enumerate(raw_departments):
+        if not isinstance(raw, dict):
+            raise AllianceConfigError(f"{source}: department #{i + 1} must be a table")
         code = str(raw.get("code", ""))
         where = f"{source}: department #{i + 1} ({code or 'no code'})"
         if not _CODE.match(code):
@@ -102,6 +107,8 @@ def parse_alliance(data: dict, source: str = "alliance file") -> AllianceSpec:
         roles = _roles(raw.get("roles"), where)
         members: list[MemberSpec] = []
         for m in raw.get("members") or []:
+            if not isinstance(m, dict):
+                raise AllianceConfigError(f"{where}: member {m!r} must be a table with name and roles")
             name = str(m.get("name", ""))
             mwhere = f"{where}: member {name or '(no name)'}"
             if not _MEMBER.match(name):
@@ -120,7 +127,7 @@ def parse_alliance(data: dict, source: str = "alliance file") -> AllianceSpec:
     if not departments:
         raise AllianceConfigError(f"{source}: at least one department is required")
     threshold = data.get("threshold")
-    if not isinstance(threshold, int) or not 1 <= threshold <= len(departments):
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= len(departments):
         raise AllianceConfigError(
             f"{source}: threshold must be an integer from 1 to {len(departments)} (the number of departments)"
         )
@@ -134,6 +141,8 @@ def parse_alliance(data: dict, source: str = "alliance file") -> AllianceSpec:
         where = f"{source}: licence type {code}"
         if not _CODE.match(code):
             raise AllianceConfigError(f"{where}: code must be 1-32 of A-Z, 0-9, _ starting with a letter")
+        if not isinstance(raw, dict):
+            raise AllianceConfigError(f"{where} must be a table with name, name_en and issuers")
         issuers = tuple(raw.get("issuers") or ())
         unknown = [c for c in issuers if c not in seen]
         if unknown:

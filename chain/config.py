@@ -7,6 +7,7 @@ environment or a prompt at start.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -137,6 +138,8 @@ def load_settings(data_dir: Path | str | None = None) -> Settings:
     unknown = set(raw) - {"database_url", "chain", "node", "gateway"}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}")
+    if not isinstance(raw.get("database_url", ""), str):
+        raise ConfigError(f"{path}: database_url must be of type str, got {raw['database_url']!r}")
     settings = Settings(
         data_dir=root,
         database_url=str(raw.get("database_url", "")),
@@ -150,6 +153,11 @@ def load_settings(data_dir: Path | str | None = None) -> Settings:
     return settings
 
 
+def _toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escapes are all valid TOML escapes)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def render_config(settings: Settings) -> str:
     """The TOML text of a settings object (what `alliance init` writes)."""
 
@@ -157,7 +165,7 @@ def render_config(settings: Settings) -> str:
         lines = [f"[{name}]"]
         for f in fields(obj):
             value = getattr(obj, f.name)
-            lines.append(f"{f.name} = " + (f'"{value}"' if isinstance(value, str) else repr(value).lower()
+            lines.append(f"{f.name} = " + (_toml_string(value) if isinstance(value, str) else repr(value).lower()
                                           if isinstance(value, bool) else repr(value)))
         return "\n".join(lines)
 
@@ -165,7 +173,7 @@ def render_config(settings: Settings) -> str:
         "# Alliance Ledger configuration. Passphrases are never stored here: set $ALLIANCE_PASSPHRASE",
         "# or answer the prompt. database_url empty = SQLite in the data directory;",
         '# for PostgreSQL e.g. "postgresql+psycopg://user@127.0.0.1:5432/alliance".',
-        f'database_url = "{settings.database_url}"',
+        f"database_url = {_toml_string(settings.database_url)}",
         "",
     ]
     return "\n".join(head + [table("chain", settings.chain), "", table("node", settings.node), "",

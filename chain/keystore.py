@@ -97,6 +97,8 @@ class Keyring:
                 key = Account.decrypt(doc, passphrase)
             except ValueError:
                 raise KeystoreError(f"wrong passphrase for keystore {path}") from None
+            except (KeyError, TypeError) as exc:
+                raise KeystoreError(f"keystore {path} is not a Web3 Secret Storage file: {exc!r}") from None
             accounts[alias] = Account.from_key(key)
         if wanted is not None and wanted - accounts.keys():
             raise KeystoreError(f"no keystore for {sorted(wanted - accounts.keys())} in {directory}")

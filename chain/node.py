@@ -122,6 +122,7 @@ class AnvilNode:
                                             stdin=subprocess.DEVNULL, start_new_session=True)
             logfile.close()
             if self._wait_ready():
+                (self.node_dir / "anvil.pid").write_text(f"{self.process.pid}\n")
                 return
             self.stop()
             if attempt == 1 and self.state_file.exists():
@@ -164,6 +165,7 @@ class AnvilNode:
                 proc.kill()
                 proc.wait()
         self.process = None
+        (self.node_dir / "anvil.pid").unlink(missing_ok=True)
 
 
 class Supervisor:
@@ -189,19 +191,28 @@ class Supervisor:
             self._thread.join(timeout=10)
 
     def _loop(self) -> None:
+        pending_reconcile = False
         while not self._stop.wait(self.poll_seconds):
-            if self.node.alive():
-                continue
-            self.ready.clear()
-            log.warning("embedded node exited (code %s); restarting", self.node.process.returncode
-                        if self.node.process else None)
-            try:
-                self.node.stop()
-                self.node.start()
-                self.node.restarts += 1
-                self.on_restart()
+            if not self.node.alive():
+                self.ready.clear()
+                log.warning("embedded node exited (code %s); restarting",
+                            self.node.process.returncode if self.node.process else None)
+                try:
+                    self.node.stop()
+                    self.node.start()
+                    self.node.restarts += 1
+                    pending_reconcile = True
+                except Exception as exc:  # keep trying; writes stay closed meanwhile
+                    self.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                    log.error("node restart failed: %s", self.last_error)
+                    continue
+            if pending_reconcile:
+                try:
+                    self.on_restart()
+                except Exception as exc:  # retried on the next tick; writes stay closed meanwhile
+                    self.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                    log.error("reconcile after restart failed: %s", self.last_error)
+                    continue
+                pending_reconcile = False
                 self.last_error = None
                 self.ready.set()
-            except Exception as exc:  # keep trying; writes stay closed meanwhile
-                self.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                log.error("node restart failed: %s", self.last_error)

@@ -8,6 +8,7 @@ transaction is mined with its original block timestamp, and the clock is set bac
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -18,6 +19,8 @@ from web3.exceptions import TimeExhausted, Web3RPCError
 from chain.connection import Chain
 from chain.db import transaction
 from chain.journal import MINED, OPEN_STATUSES, REJECTED, REVERTED, SENT, JournalEntry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,7 +81,10 @@ def reconcile(chain: Chain, sessions: sessionmaker[Session], receipt_timeout: fl
     for entry in missing:
         if chain.dev_methods and entry.block_timestamp:
             head_ts = chain.w3.eth.get_block("latest")["timestamp"]
-            chain.rpc("evm_setNextBlockTimestamp", [max(entry.block_timestamp, head_ts)])
+            try:
+                chain.rpc("evm_setNextBlockTimestamp", [max(entry.block_timestamp, head_ts)])
+            except RuntimeError as exc:  # the node's clock moved past it meanwhile: mine at "now"
+                log.info("kept the node's timestamp for %s: %s", entry.tx_hash, exc)
         try:
             chain.w3.eth.send_raw_transaction(entry.raw_tx)
         except Web3RPCError as exc:

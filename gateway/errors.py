@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -49,6 +50,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NodeUnavailable)
     async def _node(_: Request, exc: NodeUnavailable) -> JSONResponse:
         return JSONResponse(_body(exc.code, str(exc)), status_code=503)
+
+    @app.exception_handler(requests.RequestException)
+    async def _transport(_: Request, exc: requests.RequestException) -> JSONResponse:
+        return JSONResponse(_body("node_unavailable", f"the chain node did not answer: {type(exc).__name__}"),
+                            status_code=503)
 
     @app.exception_handler(ChainError)
     async def _chain(_: Request, exc: ChainError) -> JSONResponse:

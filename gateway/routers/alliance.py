@@ -71,8 +71,8 @@ def propose(body: ProposalRequest, caller: Caller = Depends(require_member("gove
 @router.post("/proposals/{proposal_id}/approve", summary="Approve a proposal for the caller's department (governor)")
 def approve(proposal_id: int, caller: Caller = Depends(require_member("governor")),
             ctx: GatewayContext = Depends(get_context)) -> dict:
-    if proposal_id < 0:
-        raise APIError(422, "invalid_request", "proposal id must be non-negative")
+    if not 0 <= proposal_id < 2**256:
+        raise APIError(422, "invalid_request", "proposal id must be an integer from 0 to 2**256 - 1")
     out = alliance.approve(ctx.ledger, _signing_account(ctx, caller), proposal_id)
     ctx.members.forget()
     return out

@@ -7,6 +7,7 @@ from typing import Any
 from eth_abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
+from web3.logs import DISCARD
 
 from chain.ledger import Ledger
 from chain.roles import bytes32_to_code, code_to_bytes32, to_mask, to_names
@@ -63,10 +64,19 @@ def _require(params: dict[str, Any], *names: str) -> list[Any]:
     return [params[n] for n in names]
 
 
+_TEXT_PARAMS = ("account", "department", "code", "name", "name_en", "licence_type")
+
+
 def encode_proposal(action: str, params: dict[str, Any]) -> tuple[int, bytes]:
     """(action index, ABI-encoded data) for a proposal described by name and named parameters."""
     if action not in ACTIONS:
         raise ProposalInputError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+    for name in _TEXT_PARAMS:
+        if params.get(name) is not None and not isinstance(params[name], str):
+            raise ProposalInputError(f"{name} must be a string")
+    roles = params.get("roles")
+    if roles is not None and not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
+        raise ProposalInputError("roles must be a list of role names")
     try:
         if action == "AddDepartment":
             code, name, name_en, roles = _require(params, "code", "name", "name_en", "roles")
@@ -110,7 +120,7 @@ def propose(ledger: Ledger, account: LocalAccount, action: str, params: dict[str
     index, data = encode_proposal(action, params)
     registry = ledger.registry
     result = ledger.txm.transact(account, registry.functions.propose(index, data), f"propose {action}")
-    created = registry.events.ProposalCreated().process_receipt(result.receipt)
+    created = registry.events.ProposalCreated().process_receipt(result.receipt, errors=DISCARD)
     proposal_id = created[0]["args"]["id"]
     return {"proposal": proposal(ledger, proposal_id), "tx_hash": result.tx_hash, "block": result.block_number}
 
