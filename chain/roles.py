@@ -25,6 +25,8 @@ def to_mask(roles: Iterable[str]) -> int:
     """Role names → bit mask; raises UnknownRoleError naming the first unknown role."""
     mask = 0
     for role in roles:
+        if not isinstance(role, str):
+            raise UnknownRoleError(f"role {role!r} must be a role name, one of: {', '.join(ROLE_BITS)}")
         bit = ROLE_BITS.get(role.strip().lower())
         if bit is None:
             raise UnknownRoleError(f"unknown role {role!r} (known: {', '.join(ROLE_BITS)})")

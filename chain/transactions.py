@@ -9,7 +9,9 @@ by ``chain.reconcile``; the caller is told it is pending, never that it failed.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +38,9 @@ from chain.journal import MINED, REJECTED, REVERTED, SENT, SIGNED, JournalEntry,
 TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, ConnectionError, OSError)
 REVERTS = revert_exceptions()
 MEMORY_CHAIN_GAS = 10_000_000  # gas limit on the in-process chain (unit tests)
+# Another process signing for the same account (a second gateway worker) may take the nonce we
+# read; the journal's unique index refuses the second row and we read again after a random pause.
+NONCE_ATTEMPTS = 25
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ class TxManager:
     def _sign_journal_send(self, account: LocalAccount, tx: dict[str, Any], purpose: str) -> tuple[int, str]:
         address = account.address
         with self._lock_for(address):
-            for _attempt in range(5):
+            for attempt in range(NONCE_ATTEMPTS):
                 nonce = self._allocate(address)
                 signed = account.sign_transaction({**tx, "nonce": nonce})
                 tx_hash = "0x" + bytes(signed.hash).hex()
@@ -189,11 +194,12 @@ class TxManager:
                 except IntegrityError:
                     # another process holding the same key took this nonce: re-read and sign again
                     self._next_nonce.pop(address, None)
+                    time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # let the other one finish first
                     continue
                 self._next_nonce[address] = nonce + 1
                 break
             else:
-                raise TransactionRejected(f"could not allocate a nonce for {address} after 5 attempts")
+                raise TransactionRejected(f"could not allocate a nonce for {address} after {NONCE_ATTEMPTS} attempts")
             try:
                 self.chain.w3.eth.send_raw_transaction(signed.raw_transaction)
             except TRANSPORT_ERRORS:
@@ -226,7 +232,18 @@ class TxManager:
         return max(journal_next, chain_next)
 
     def _revert_reason(self, journal_id: int, receipt: Any) -> ContractRevert:
-        """Replay a reverted transaction as a call on the state before its block to get the error."""
+        """The contract error of a reverted transaction: from the node's trace where it offers one,
+        else by replaying it as a call on the state before its block (right only when it was the
+        first transaction of its block)."""
+        tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        if self.chain.kind != "memory":
+            try:  # anvil, geth and Besu (DEBUG api): the revert data as the transaction really ran
+                trace = self.chain.rpc("debug_traceTransaction", [tx_hash, {
+                    "disableStack": True, "disableStorage": True, "disableMemory": True}])
+                if isinstance(trace, dict) and trace.get("failed") and trace.get("returnValue"):
+                    return self.decoder.decode(trace["returnValue"], tx_hash=tx_hash)
+            except Exception:  # noqa: BLE001 - debug api not enabled: fall back to the replay
+                pass
         with self.sessions() as s:
             entry = s.get(JournalEntry, journal_id)
             account, to = entry.account, entry.to_address

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import requests
@@ -12,6 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chain.errors import ChainError, ContractRevert, NodeUnavailable, TransactionPending
 from gateway.auth.tokens import TokenError
+
+log = logging.getLogger(__name__)
 
 
 class APIError(Exception):
@@ -67,6 +70,11 @@ def install(app: FastAPI) -> None:
         first = problems[0] if problems else {"field": "", "problem": "invalid request"}
         return JSONResponse(_body("invalid_request", f"{first['field']}: {first['problem']}", problems=problems),
                             status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(_body("internal_error", "unexpected server error; it has been logged"), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

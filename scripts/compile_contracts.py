@@ -64,6 +64,12 @@ def compile_all(source_dir: Path = SOURCE_DIR) -> dict[str, dict[str, Any]]:
     return artifacts
 
 
+def stale_artifacts(fresh: dict[str, str], build_dir: Path = BUILD_DIR) -> list[str]:
+    """Artifact files that differ between a fresh build (file name → text) and ``build_dir``."""
+    committed = {p.name: p.read_text() for p in build_dir.glob("*.json")}
+    return sorted(n for n in fresh.keys() | committed.keys() if fresh.get(n) != committed.get(n))
+
+
 def render(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -74,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     fresh = {f"{name}.json": render(doc) for name, doc in compile_all().items()}
     if args.check:
-        committed = {p.name: p.read_text() for p in BUILD_DIR.glob("*.json")}
-        stale = sorted(n for n in fresh.keys() | committed.keys() if fresh.get(n) != committed.get(n))
+        stale = stale_artifacts(fresh)
         if stale:
             print("stale contract artifacts: " + ", ".join(stale) + " (run scripts/compile_contracts.py)")
             return 1

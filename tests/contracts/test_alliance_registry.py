@@ -11,7 +11,7 @@ from eth_tester.exceptions import TransactionFailed
 from eth_utils import to_checksum_address
 from web3.logs import DISCARD
 
-from conftest import (
+from tests.contracts.conftest import (
     ALL_ROLES,
     AUDIT,
     DEPARTMENTS,
@@ -23,6 +23,7 @@ from conftest import (
     ISSUER,
     LIFETIME,
     MARKET,
+    OPERATOR,
     ORACLE,
     POLICY,
     REVIEWER,
@@ -31,7 +32,6 @@ from conftest import (
     TRANSPORT,
     assert_reverts,
     code,
-    deploy_registry,
     revert_data,
     send,
 )
@@ -91,6 +91,7 @@ def set_threshold(threshold: int) -> bytes:
 
 
 NEW_ACCOUNT = to_checksum_address("0x00000000000000000000000000000000000a11ce")
+ZERO_ACCOUNT = "0x" + "0" * 40
 PARKS = code("PARKS")
 DRUGS = code("DRUG_RETAIL")
 
@@ -294,7 +295,7 @@ def test_bootstrap_validates_its_input(fresh, roles):
         f.bootstrapMember(spare, MARKET, GOVERNOR | FINANCE), "RolesNotHeldByDepartment",
         MARKET, GOVERNOR | FINANCE, GOVERNOR | ISSUER, sender=admin,
     )
-    assert_reverts(f.bootstrapMember(NEW_ACCOUNT[:2] + "0" * 40, MARKET, GOVERNOR), "ZeroAccount", sender=admin)
+    assert_reverts(f.bootstrapMember(ZERO_ACCOUNT, MARKET, GOVERNOR), "ZeroAccount", sender=admin)
     send(f.bootstrapMember(spare, MARKET, ISSUER), admin)
     assert_reverts(f.bootstrapMember(spare, MARKET, GOVERNOR), "MemberExists", spare, sender=admin)
     assert_reverts(
@@ -555,12 +556,11 @@ def test_add_member_refusals(registry, roles):
     g = roles["gov_market"]
     spare = roles["spare"]
     propose = registry.functions.propose
-    zero = "0x" + "0" * 40
     cases = [
         (add_member(roles["gov_health"], TAX, GOVERNOR), "MemberExists", (roles["gov_health"],)),
         (add_member(spare, PARKS, GOVERNOR), "UnknownDepartment", (PARKS,)),
         (add_member(spare, AUDIT, GOVERNOR | ISSUER), "RolesNotHeldByDepartment", (AUDIT, GOVERNOR | ISSUER, GOVERNOR | INSPECTOR)),
-        (add_member(zero, AUDIT, GOVERNOR), "ZeroAccount", ()),
+        (add_member(ZERO_ACCOUNT, AUDIT, GOVERNOR), "ZeroAccount", ()),
         (add_member(spare, AUDIT, 0), "InvalidRoles", (0,)),
         (add_member(spare, AUDIT, ALL_ROLES + 1), "InvalidRoles", (ALL_ROLES + 1,)),
     ]
@@ -599,7 +599,7 @@ def test_set_member_roles(registry, roles, gov):
     g = roles["gov_market"]
     assert_reverts(
         f.propose(Action.SetMemberRoles, set_member_roles(issuer, FINANCE)), "RolesNotHeldByDepartment",
-        MARKET, FINANCE, GOVERNOR | ISSUER | REVIEWER | 128, sender=g,
+        MARKET, FINANCE, GOVERNOR | ISSUER | REVIEWER | OPERATOR, sender=g,
     )
     assert_reverts(f.propose(Action.SetMemberRoles, set_member_roles(issuer, 0)), "InvalidRoles", 0, sender=g)
     assert_reverts(
