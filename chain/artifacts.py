@@ -23,7 +23,7 @@ EVM_VERSION = "cancun"
 OPTIMIZER_RUNS = 200
 
 # Contracts that are deployed (the rest are libraries, interfaces and abstract bases).
-DEPLOYABLE = ("AllianceRegistry",)
+DEPLOYABLE = ("AllianceRegistry", "LicenceRegistry", "DocumentStore")
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ class GatewaySettings:
     token_issuer: str = "alliance-ledger"
     token_ttl_seconds: int = 8 * 3600
     password_scrypt_n: int = 2**15
+    # the department whose member anchors what enterprises upload (the service centre)
+    service_department: str = "APPROVAL"
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,23 @@ class ChainSettings:
 
 
 @dataclass(frozen=True)
+class DocumentSettings:
+    """Off-chain documents and their batch anchoring."""
+
+    max_bytes: int = 20 * 1024 * 1024  # largest accepted upload
+    cipher: str = "aes-256-gcm"  # encryption at rest: "aes-256-gcm" or "sm4-gcm"
+    batch_size: int = 200  # seal a batch at this many documents ...
+    batch_seconds: float = 1.0  # ... or when its oldest document has waited this long
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str = ""
     chain: ChainSettings = field(default_factory=ChainSettings)
     node: NodeSettings = field(default_factory=NodeSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    documents: DocumentSettings = field(default_factory=DocumentSettings)
 
     # ---- derived paths -------------------------------------------------
     @property
@@ -82,6 +95,19 @@ class Settings:
     @property
     def token_key_file(self) -> Path:
         return self.data_dir / "keystore" / "token-signing-key.pem"
+
+    @property
+    def vault_key_file(self) -> Path:
+        return self.data_dir / "keystore" / "vault-key.sealed"
+
+    @property
+    def alliance_secret_file(self) -> Path:
+        """The alliance HMAC key: personal identifiers appear on-chain only as HMACs under it."""
+        return self.data_dir / "keystore" / "alliance-hmac.sealed"
+
+    @property
+    def vault_dir(self) -> Path:
+        return self.data_dir / "documents"
 
     @property
     def node_dir(self) -> Path:
@@ -135,7 +161,7 @@ def load_settings(data_dir: Path | str | None = None) -> Settings:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    unknown = set(raw) - {"database_url", "chain", "node", "gateway"}
+    unknown = set(raw) - {"database_url", "chain", "node", "gateway", "documents"}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}")
     if not isinstance(raw.get("database_url", ""), str):
@@ -146,7 +172,10 @@ def load_settings(data_dir: Path | str | None = None) -> Settings:
         chain=_section(ChainSettings, raw.get("chain"), f"{path} [chain]"),
         node=_section(NodeSettings, raw.get("node"), f"{path} [node]"),
         gateway=_section(GatewaySettings, raw.get("gateway"), f"{path} [gateway]"),
+        documents=_section(DocumentSettings, raw.get("documents"), f"{path} [documents]"),
     )
+    if settings.documents.cipher not in ("aes-256-gcm", "sm4-gcm"):
+        raise ConfigError(f"{path} [documents] cipher must be \"aes-256-gcm\" or \"sm4-gcm\"")
     url = settings.chain.rpc_url
     if not (url == EMBEDDED or url.startswith(("memory://", "http://", "https://"))):
         raise ConfigError(f"{path} [chain] rpc_url {url!r}: use \"embedded\", \"memory://\" or an http(s):// URL")
@@ -177,7 +206,7 @@ def render_config(settings: Settings) -> str:
         "",
     ]
     return "\n".join(head + [table("chain", settings.chain), "", table("node", settings.node), "",
-                             table("gateway", settings.gateway)]) + "\n"
+                             table("gateway", settings.gateway), "", table("documents", settings.documents)]) + "\n"
 
 
 def with_overrides(settings: Settings, **sections: dict[str, Any]) -> Settings:

@@ -130,3 +130,45 @@ class Keyring:
 
     def addresses(self) -> list[str]:
         return sorted(self._by_address)
+
+
+# ---------------------------------------------------------------------------- sealed secrets
+
+_SECRET_MAGIC = b"ALSECRET1"
+
+
+def seal_secret(path: Path, secret: bytes, passphrase: str, scrypt_n: int) -> None:
+    """Store a symmetric secret (vault key, alliance HMAC key) encrypted with the passphrase:
+    scrypt(passphrase, salt) → AES-256-GCM. File mode 0600."""
+    import hashlib
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    salt, nonce = os.urandom(16), os.urandom(12)
+    key = hashlib.scrypt(passphrase.encode(), salt=salt, n=scrypt_n, r=8, p=1, dklen=32, maxmem=2**30)
+    header = _SECRET_MAGIC + scrypt_n.to_bytes(4, "big") + salt + nonce
+    write_private_file(Path(path), header + AESGCM(key).encrypt(nonce, secret, header))
+
+
+def unseal_secret(path: Path, passphrase: str) -> bytes:
+    """Read a secret written by ``seal_secret``; a wrong passphrase raises KeystoreError."""
+    import hashlib
+
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    try:
+        blob = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise KeystoreError(f"no sealed secret at {path}: run `alliance init` first") from None
+    m = len(_SECRET_MAGIC)
+    if not blob.startswith(_SECRET_MAGIC) or len(blob) < m + 4 + 16 + 12 + 16:
+        raise KeystoreError(f"{path} is not a sealed secret file")
+    n = int.from_bytes(blob[m:m + 4], "big")
+    salt, nonce = blob[m + 4:m + 20], blob[m + 20:m + 32]
+    header, body = blob[:m + 32], blob[m + 32:]
+    key = hashlib.scrypt(passphrase.encode(), salt=salt, n=n, r=8, p=1, dklen=32, maxmem=2**30)
+    try:
+        return AESGCM(key).decrypt(nonce, body, header)
+    except InvalidTag:
+        raise KeystoreError(f"wrong passphrase for {path}") from None

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from gateway import errors
 from gateway.context import GatewayContext
-from gateway.routers import alliance, auth, status
+from gateway.routers import alliance, auth, documents, licences, pages, status
 
 
 def create_app(context: GatewayContext) -> FastAPI:
@@ -22,4 +22,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     app.include_router(status.router)
     app.include_router(auth.router)
     app.include_router(alliance.router)
+    app.include_router(documents.router)
+    app.include_router(licences.router)
+    app.include_router(pages.router)
     return app

@@ -31,7 +31,7 @@ from chain.errors import ChainError, ContractRevert
 from chain.keystore import DEPLOYER_ALIAS, KeystoreError, create_keystore
 from chain.roles import UnknownRoleError
 from gateway.auth.tokens import generate_signing_key, save_signing_key
-from gateway.runtime import open_runtime, read_passphrase
+from gateway.runtime import ensure_secrets, open_runtime, read_passphrase
 from gateway.services import alliance
 from gateway.services.users import UserError, create_user
 
@@ -91,6 +91,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             create_keystore(settings.keystore_dir, alias, passphrase, settings.chain.keystore_scrypt_n)
     if not settings.token_key_file.exists():
         save_signing_key(generate_signing_key(), settings.token_key_file, passphrase)
+    ensure_secrets(settings, passphrase)
     from gateway import db
 
     db.upgrade(settings.effective_database_url)
@@ -131,7 +132,12 @@ def cmd_up(args: argparse.Namespace) -> int:
 
             supervisor = Supervisor(rt.node, ledger.ready, on_restart)
             supervisor.start()
-        app = create_app(rt.context(passphrase))
+        context = rt.context(passphrase)
+        recovered = context.batcher.recover()
+        if recovered:
+            log.info("anchored %d batches sealed before the last stop", len(recovered))
+        context.batcher.start()
+        app = create_app(context)
         host = args.host or settings.gateway.host
         port = args.port or settings.gateway.port
         print(f"gateway listening on http://{host}:{port} (API docs at /docs); node {settings.effective_rpc_url}",
@@ -140,6 +146,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         try:
             server.run()
         finally:
+            context.batcher.stop()
             if supervisor is not None:
                 supervisor.stop()
     print("stopped", flush=True)
@@ -269,6 +276,53 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- verify (offline)
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check a proof bundle against any node: needs no data directory, gateway or database."""
+    from chain import artifacts
+    from chain.connection import connect
+
+    try:
+        bundle = json.loads(Path(args.bundle).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CLIError(f"no bundle file at {args.bundle}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CLIError(f"{args.bundle} is not a JSON proof bundle: {exc}") from None
+    fmt = bundle.get("format") if isinstance(bundle, dict) else None
+    if fmt not in ("alliance-ledger/licence-proof@1", "alliance-ledger/document-proof@1"):
+        raise CLIError(f"{args.bundle} is not an Alliance Ledger proof bundle (format {fmt!r})")
+    chain = connect(args.rpc, int(bundle.get("chain_id") or 0))
+
+    def bound(name: str):
+        try:
+            return chain.w3.eth.contract(address=bundle["contracts"][name], abi=artifacts.load(name).abi)
+        except (KeyError, ValueError, TypeError):
+            raise CLIError(f"the bundle does not name a valid {name} address") from None
+
+    if fmt == "alliance-ledger/licence-proof@1":
+        from gateway.verification.licences import Contracts, verify_licence
+
+        verdict = verify_licence(bundle["document"], Contracts(bound("LicenceRegistry"), bound("AllianceRegistry")))
+    else:
+        from gateway.verification.documents import DocumentProof, verify_document
+
+        content = Path(args.file).read_bytes() if args.file else None
+        try:
+            proof = DocumentProof.from_dict(bundle["document"])
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
+        verdict = verify_document(bound("DocumentStore"), proof, content)
+    result = verdict.to_dict()
+    if args.json:
+        _print(result, True)
+    else:
+        print(f"{result['status']}  ({args.bundle} against chain {chain.chain_id} at {args.rpc})")
+        for f in result["fragments"]:
+            print(f"  {f['status']:<8} {f['name']}: {f['reason']}")
+    return 0 if verdict.valid else 1
+
+
 # ---------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -321,6 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     jsub = s.add_subparsers(dest="journal_cmd", required=True)
     jsub.add_parser("reconcile", help="resubmit journaled transactions the chain is missing", parents=[out])
     s.set_defaults(func=cmd_journal)
+
+    s = sub.add_parser("verify", help="check a proof bundle against any node (no data directory needed)",
+                       parents=[out])
+    s.add_argument("bundle", help="proof bundle JSON downloaded from the gateway")
+    s.add_argument("--rpc", required=True, help="JSON-RPC URL of any node of the alliance chain")
+    s.add_argument("--file", help="for a document bundle: the file itself, to check its digests too")
+    s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("users", help="gateway logins")
     usub = s.add_subparsers(dest="users_cmd", required=True)

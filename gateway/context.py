@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from chain.config import Settings
 from chain.ledger import Ledger
 from gateway.auth.tokens import TokenSigner
+from gateway.documents.batcher import Batcher
+from gateway.documents.vault import DocumentVault
 
 
 @dataclass
@@ -53,4 +55,20 @@ class GatewayContext:
     ledger: Ledger
     sessions: sessionmaker[Session]
     signer: TokenSigner
+    vault: DocumentVault
+    batcher: Batcher
+    hmac_key: bytes  # the alliance secret: identifiers go on-chain only as HMACs under it
     members: MemberCache = field(default_factory=MemberCache)
+
+
+def department_signer(ledger: Ledger, department: str, roles: tuple[str, ...] = ("issuer", "operator")):
+    """An unlocked key of ``department`` holding one of ``roles`` (for department-level acts such
+    as anchoring a batch); raises KeystoreError naming the department when this gateway has none."""
+    from chain.keystore import KeystoreError
+    from chain.roles import to_mask
+
+    wanted = to_mask(roles)
+    for member in ledger.spec.members:
+        if member.department == department and to_mask(member.roles) & wanted and member.alias in ledger.keyring:
+            return ledger.keyring.account(member.alias)
+    raise KeystoreError(f"this gateway holds no {'/'.join(roles)} key of department {department}")

@@ -14,13 +14,15 @@ from chain.config import PASSPHRASE_ENV, Settings
 from chain.connection import connect
 from chain.db import make_engine, session_factory
 from chain.errors import NodeUnavailable
-from chain.keystore import Keyring, KeystoreError
+from chain.keystore import Keyring, KeystoreError, seal_secret, unseal_secret
 from chain.ledger import Ledger
 from chain.node import AnvilNode
 from chain.reconcile import earliest_timestamp
 from gateway import db
 from gateway.auth.tokens import TokenSigner, load_signing_key
-from gateway.context import GatewayContext
+from gateway.context import GatewayContext, department_signer
+from gateway.documents.batcher import Batcher
+from gateway.documents.vault import DocumentVault
 
 
 def read_passphrase(confirm: bool = False) -> str:
@@ -44,15 +46,31 @@ class Runtime:
     node: AnvilNode | None
 
     def context(self, passphrase: str) -> GatewayContext:
-        key = load_signing_key(self.settings.token_key_file, passphrase)
-        signer = TokenSigner(key, self.settings.gateway.token_issuer)
-        return GatewayContext(settings=self.settings, ledger=self.ledger, sessions=self.ledger.sessions,
-                              signer=signer)
+        """The gateway's context: token signer, document vault, batcher, alliance HMAC key."""
+        return build_context(self.settings, self.ledger, passphrase)
 
     def close(self) -> None:
         self.ledger.close()
         if self.node is not None:
             self.node.stop()
+
+
+def ensure_secrets(settings: Settings, passphrase: str) -> None:
+    """Create the sealed vault key and alliance HMAC key where a data directory lacks them."""
+    for path in (settings.vault_key_file, settings.alliance_secret_file):
+        if not path.exists():
+            seal_secret(path, os.urandom(32), passphrase, settings.chain.keystore_scrypt_n)
+
+
+def build_context(settings: Settings, ledger: Ledger, passphrase: str) -> GatewayContext:
+    ensure_secrets(settings, passphrase)
+    signer = TokenSigner(load_signing_key(settings.token_key_file, passphrase), settings.gateway.token_issuer)
+    docs = settings.documents
+    vault = DocumentVault(settings.vault_dir, unseal_secret(settings.vault_key_file, passphrase), docs.cipher,
+                          docs.max_bytes)
+    batcher = Batcher(ledger, lambda dept: department_signer(ledger, dept), docs.batch_size, docs.batch_seconds)
+    return GatewayContext(settings=settings, ledger=ledger, sessions=ledger.sessions, signer=signer, vault=vault,
+                          batcher=batcher, hmac_key=unseal_secret(settings.alliance_secret_file, passphrase))
 
 
 def embedded_node(settings: Settings, sessions) -> AnvilNode:

@@ -119,3 +119,15 @@ def make_settings(data_dir: Path, database_url: str, rpc_url: str = "memory://",
 @pytest.fixture
 def sessions_for() -> Callable[[str], object]:
     return lambda url: session_factory(make_engine(url))
+
+
+def make_context(settings: Settings, ledger):
+    """The gateway context the product builds at start (token key, vault, batcher, HMAC key),
+    with the key files created in ``settings.data_dir`` under the test passphrase."""
+    from gateway.auth.tokens import generate_signing_key, save_signing_key
+    from gateway.runtime import build_context
+
+    if not settings.token_key_file.exists():
+        settings.token_key_file.parent.mkdir(parents=True, exist_ok=True)
+        save_signing_key(generate_signing_key(), settings.token_key_file, PASSPHRASE)
+    return build_context(settings, ledger, PASSPHRASE)

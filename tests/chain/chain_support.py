@@ -1,16 +1,8 @@
-"""Helpers for the chain-layer tests (imported by tests/chain/conftest.py and the test modules): real anvil nodes with a deployed and bootstrapped alliance.
-
-Deploying and bootstrapping the default alliance (14 departments, 36 transactions) takes a
-couple of seconds, so it is done once per session into a *template* data directory (anvil state
-file, deployment manifest, SQLite journal). Each test gets its own copy of that directory and its
-own anvil process on a free port, so tests never share chain or journal state.
-"""
+"""Helpers shared by tests/chain/conftest.py and the chain test modules."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +10,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from chain.alliance import AllianceSpec
 from chain.bootstrap import BootstrapReport
-from chain.config import NodeSettings
-from chain.db import make_engine, session_factory
 from chain.journal import JournalEntry
-from chain.keystore import Keyring
 from chain.ledger import Ledger
 from chain.node import AnvilNode, find_anvil
-from gateway import db as gateway_db
-
 from tests.conftest import FAST_SCRYPT, PASSPHRASE, free_port, make_settings  # noqa: F401 - re-exported
 
 

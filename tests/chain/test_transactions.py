@@ -12,6 +12,7 @@ import requests
 from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak
+from sqlalchemy import func, select
 
 from chain import artifacts
 from chain.alliance import AllianceSpec
@@ -22,13 +23,12 @@ from chain.deploy import bind, deploy_suite
 from chain.errors import ContractRevert, NodeUnavailable, RevertDecoder, TransactionPending
 from chain.journal import MINED, REVERTED, SENT, SIGNED, JournalEntry, open_count
 from chain.keystore import Keyring
-from chain.ledger import Ledger
 from chain.node import AnvilNode
 from chain.roles import code_to_bytes32, to_mask
 from chain.transactions import TxManager
 from gateway import db as gateway_db
 
-from tests.chain.chain_support import ChainEnv, Template, free_port, make_settings, requires_anvil
+from tests.chain.chain_support import ChainEnv, Template, free_port, requires_anvil
 
 pytestmark = requires_anvil
 
@@ -134,9 +134,11 @@ def test_nonces_stay_correct_under_concurrency(database_url: str, start_env: Cal
         assert tx["nonce"] == row.nonce and tx["from"] == account
 
 
-def test_two_gateway_processes_sharing_a_key_and_a_database(env: ChainEnv, keyring: Keyring) -> None:
+def test_two_gateway_processes_sharing_a_key_and_a_database(database_url: str, start_env: Callable[..., ChainEnv],
+                                                            keyring: Keyring) -> None:
     """Two transaction managers (e.g. two gateway workers) each with its own engine and node
     connection sign for the same account: the journal's unique nonce makes them take turns."""
+    env = start_env(database_url)
     account = keyring.account("MARKET-admin")
     other_engine = make_engine(env.database_url)
     other = TxManager(connect(env.node.url), session_factory(other_engine),
@@ -215,7 +217,8 @@ def test_every_bootstrap_transaction_is_journaled(env: ChainEnv, template: Templ
         for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
             on_chain["0x" + bytes(tx["hash"]).hex()] = tx
     rows = env.journal()
-    assert len(rows) == len(on_chain) == 37  # deploy + 36 bootstrap transactions
+    expected = len(artifacts.DEPLOYABLE) + template.report.transactions  # deployments + bootstrap
+    assert len(rows) == len(on_chain) == expected
     assert {r.tx_hash for r in rows} == set(on_chain)
     for row in rows:
         tx = on_chain[row.tx_hash]
@@ -224,7 +227,7 @@ def test_every_bootstrap_transaction_is_journaled(env: ChainEnv, template: Templ
         assert row.account == tx["from"] == keyring.account("deployer").address
         assert row.status == MINED and row.block_number == tx["blockNumber"]
         assert row.block_hash == "0x" + bytes(tx["blockHash"]).hex()
-    assert sorted(r.nonce for r in rows) == list(range(37))
+    assert sorted(r.nonce for r in rows) == list(range(expected))
     assert rows[0].contract_address == template.registry and rows[0].to_address is None
     with env.sessions() as s:
         assert open_count(s, env.ledger.chain.chain_id) == 0
@@ -341,9 +344,8 @@ def test_node_down_raises_node_unavailable_and_writes_nothing(env: ChainEnv, key
 # ---------------------------------------------------------------- (e) the same revert on eth-tester
 
 
-def _fresh_deployment(chain, sqlite_url: str, keyring: Keyring, spec: AllianceSpec):
-    txm = TxManager(chain, session_factory(make_engine(sqlite_url)), RevertDecoder(artifacts.all_abis().values()),
-                    receipt_timeout=20)
+def _fresh_deployment(chain, sessions, keyring: Keyring, spec: AllianceSpec):
+    txm = TxManager(chain, sessions, RevertDecoder(artifacts.all_abis().values()), receipt_timeout=20)
     chain.fund(keyring.addresses())
     manifest = deploy_suite(chain, txm, keyring.account("deployer"), spec)
     return txm, bind(chain, manifest)["AllianceRegistry"]
@@ -380,29 +382,33 @@ def test_reverts_decode_identically_on_anvil_and_eth_tester(tmp_path: Path, keyr
         {"error": "InvalidRoles", "args": {"roles": 0}, "tx_hash": None},
         {"error": "BootstrapIncomplete", "args": {"departments": 0, "threshold": 0}, "tx_hash": None},
     ]
-    urls = {}
+    engines = {}
     for name in ("anvil", "memory"):
-        urls[name] = f"sqlite:///{tmp_path / f'{name}.db'}"
-        gateway_db.upgrade(urls[name])
-
-    memory = connect("memory://")
-    assert memory.kind == "memory"
-    txm, registry = _fresh_deployment(memory, urls["memory"], keyring, alliance_spec)
-    on_memory = _reverts(txm, registry, keyring)
-
-    node = AnvilNode(NodeSettings(port=free_port()), tmp_path / "node")
-    node.start()
+        url = f"sqlite:///{tmp_path / f'{name}.db'}"
+        gateway_db.upgrade(url)
+        engines[name] = make_engine(url)
     try:
-        anvil = connect(node.url)
-        assert anvil.kind == "anvil"
-        txm, registry = _fresh_deployment(anvil, urls["anvil"], keyring, alliance_spec)
-        on_anvil = _reverts(txm, registry, keyring)
-    finally:
-        node.stop()
+        memory = connect("memory://")
+        assert memory.kind == "memory"
+        txm, registry = _fresh_deployment(memory, session_factory(engines["memory"]), keyring, alliance_spec)
+        on_memory = _reverts(txm, registry, keyring)
 
-    assert on_anvil == expected
-    assert on_memory == expected
-    for url in urls.values():  # one deployment each, no journal row for any refused transaction
-        with session_factory(make_engine(url))() as s:
-            assert s.query(JournalEntry).count() == 1
+        node = AnvilNode(NodeSettings(port=free_port()), tmp_path / "node")
+        node.start()
+        try:
+            anvil = connect(node.url)
+            assert anvil.kind == "anvil"
+            txm, registry = _fresh_deployment(anvil, session_factory(engines["anvil"]), keyring, alliance_spec)
+            on_anvil = _reverts(txm, registry, keyring)
+        finally:
+            node.stop()
+
+        assert on_anvil == expected
+        assert on_memory == expected
+        for engine in engines.values():  # the deployments only: no journal row for any refused transaction
+            with session_factory(engine)() as s:
+                assert s.scalar(select(func.count()).select_from(JournalEntry)) == len(artifacts.DEPLOYABLE)
+    finally:
+        for engine in engines.values():
+            engine.dispose()
 

@@ -195,13 +195,55 @@ def send(fn: Any, sender: str):
     return receipt
 
 
+def deploy_contract(w3: Web3, name: str, *args: Any, sender: str):
+    """Deploy the committed artifact ``name`` with constructor ``args``; return the bound contract."""
+    artifact = load(name)
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    tx = factory.constructor(*args).transact({"from": sender, "gas": 8_000_000})
+    receipt = w3.eth.wait_for_transaction_receipt(tx)
+    assert receipt.status == 1, f"deploying {name} failed"
+    return w3.eth.contract(address=receipt.contractAddress, abi=artifact.abi)
+
+
 def deploy_registry(w3: Web3, admin: str, lifetime: int = LIFETIME):
     """A fresh, unsealed AllianceRegistry deployed by ``admin``."""
-    artifact = load("AllianceRegistry")
-    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    receipt = w3.eth.wait_for_transaction_receipt(factory.constructor(lifetime).transact({"from": admin, "gas": 5_000_000}))
-    assert receipt.status == 1
-    return w3.eth.contract(address=receipt.contractAddress, abi=artifact.abi)
+    return deploy_contract(w3, "AllianceRegistry", lifetime, sender=admin)
+
+
+def bootstrap_registry(
+    w3: Web3,
+    admin: str,
+    departments: list[tuple[bytes, str, str, int]],
+    members: list[tuple[str, bytes, int]],
+    authorities: list[tuple[bytes, bytes]],
+    threshold: int,
+):
+    """A sealed AllianceRegistry with the given departments (code, name, nameEn, roles), members
+    (account, department, roles) and licence-type authorities (licenceType, department)."""
+    reg = deploy_registry(w3, admin)
+    for dept_code, name, name_en, dept_roles in departments:
+        send(reg.functions.bootstrapDepartment(dept_code, name, name_en, dept_roles), admin)
+    for account, dept_code, member_roles in members:
+        send(reg.functions.bootstrapMember(account, dept_code, member_roles), admin)
+    for licence_type, dept_code in authorities:
+        send(reg.functions.bootstrapLicenceTypeAuthority(licence_type, dept_code, True), admin)
+    send(reg.functions.bootstrapThreshold(threshold), admin)
+    send(reg.functions.sealBootstrap(), admin)
+    return reg
+
+
+def events(receipt: Any, contract: Any, name: str) -> list[dict[str, Any]]:
+    """The decoded arguments of every ``name`` event ``contract`` emitted in ``receipt``, in order."""
+    from web3.logs import DISCARD
+
+    return [dict(e.args) for e in contract.events[name]().process_receipt(receipt, errors=DISCARD)]
+
+
+def time_travel(w3: Web3, seconds: int) -> int:
+    """Mine a block ``seconds`` after the latest one; return its timestamp."""
+    target = w3.eth.get_block("latest").timestamp + seconds
+    w3.testing.timeTravel(target)
+    return target
 
 
 @pytest.fixture(scope="module")
@@ -240,8 +282,15 @@ def registry(w3: Web3, roles: dict[str, str]):
     return reg
 
 
+@pytest.fixture(scope="module")
+def module_contracts() -> dict[str, Any]:
+    """Contracts a test module deploys once, before every test's snapshot is taken. A module
+    overrides this fixture to deploy its own (anything deployed inside a test is reverted)."""
+    return {}
+
+
 @pytest.fixture(autouse=True)
-def _isolate(w3: Web3, registry) -> Iterator[None]:
+def _isolate(w3: Web3, registry, module_contracts) -> Iterator[None]:
     """Run each test in an eth-tester snapshot of the bootstrapped chain, reverted afterwards."""
     snapshot = w3.testing.snapshot()
     yield
@@ -252,3 +301,57 @@ def _isolate(w3: Web3, registry) -> Iterator[None]:
 def fresh(w3: Web3, roles: dict[str, str]):
     """An unsealed registry deployed by the admin (discarded with the test's snapshot)."""
     return deploy_registry(w3, roles["admin"])
+
+
+# ---------------------------------------------------------------- the licence / document alliance
+
+# Departments of the LicenceRegistry and DocumentStore tests (code, name, nameEn, roles).
+IP, APPROVAL = code("IP"), code("APPROVAL")
+LEDGER_DEPARTMENTS = [
+    (MARKET, "市场监督管理局", "Market Regulation", GOVERNOR | ISSUER | REVIEWER | OPERATOR),
+    (HEALTH, "卫生健康委员会", "Health Commission", GOVERNOR | ISSUER | ORACLE),
+    (IP, "知识产权局", "Intellectual Property", GOVERNOR | ISSUER),
+    (APPROVAL, "行政审批局", "Administrative Approval", GOVERNOR | OPERATOR),
+    (TAX, "税务局", "Taxation", GOVERNOR | FINANCE | POLICY),
+]
+BUSINESS_LICENCE = code("BUSINESS_LICENCE")
+PATENT_CERTIFICATE = code("PATENT_CERTIFICATE")
+MEDICAL_INSTITUTION = code("MEDICAL_INSTITUTION")
+# licence type -> the one department authorised to issue it
+LEDGER_AUTHORITIES = [
+    (FOOD, MARKET),
+    (BUSINESS_LICENCE, MARKET),
+    (PATENT_CERTIFICATE, IP),
+    (MEDICAL_INSTITUTION, HEALTH),
+]
+
+
+def ledger_people(accounts: list[str]) -> dict[str, str]:
+    """Who is who in the licence / document alliance (threshold 1: one GOVERNOR's proposal executes)."""
+    names = ["admin", "market_issuer", "market_issuer_2", "market_operator", "market_reviewer", "health_issuer",
+             "ip_issuer", "approval_operator", "tax_finance", "outsider"]
+    return dict(zip(names, accounts))
+
+
+LEDGER_MEMBERS = [  # (person, department, roles)
+    ("market_issuer", MARKET, ISSUER),
+    ("market_issuer_2", MARKET, ISSUER | GOVERNOR),
+    ("market_operator", MARKET, OPERATOR),
+    ("market_reviewer", MARKET, REVIEWER),  # in MARKET, but neither ISSUER nor OPERATOR
+    ("health_issuer", HEALTH, ISSUER | GOVERNOR),
+    ("ip_issuer", IP, ISSUER | GOVERNOR),
+    ("approval_operator", APPROVAL, OPERATOR | GOVERNOR),
+    ("tax_finance", TAX, FINANCE | GOVERNOR),
+]
+
+
+def bootstrap_ledger_registry(w3: Web3, people: dict[str, str]):
+    """The sealed registry of the licence / document alliance (admin and outsider are not members)."""
+    return bootstrap_registry(
+        w3,
+        people["admin"],
+        LEDGER_DEPARTMENTS,
+        [(people[who], dept, member_roles) for who, dept, member_roles in LEDGER_MEMBERS],
+        LEDGER_AUTHORITIES,
+        threshold=1,
+    )

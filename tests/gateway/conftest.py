@@ -17,10 +17,8 @@ from chain.keystore import Keyring
 from chain.ledger import Ledger
 from gateway import db as gateway_db
 from gateway.app import create_app
-from gateway.auth.tokens import TokenSigner, generate_signing_key
-from gateway.context import GatewayContext
 from gateway.services import users
-from tests.conftest import FAST_SCRYPT, _fresh_pg_database, make_settings
+from tests.conftest import FAST_SCRYPT, _fresh_pg_database, make_context, make_settings
 from tests.gateway.helpers import PASSWORD, Gateway
 
 
@@ -50,8 +48,7 @@ def gw(gateway_database_url: str, tmp_path_factory: pytest.TempPathFactory, alli
     ledger = Ledger.open(settings, alliance_spec, keyring, sessions)
     ledger.ensure_deployed()
     ledger.bootstrap()
-    signer = TokenSigner(generate_signing_key(), settings.gateway.token_issuer)
-    ctx = GatewayContext(settings=settings, ledger=ledger, sessions=sessions, signer=signer)
+    ctx = make_context(settings, ledger)
     usernames = {}
     for member in alliance_spec.members:
         username = member.alias.lower()

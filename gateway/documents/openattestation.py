@@ -1,0 +1,642 @@
+"""OpenAttestation v2 documents in pure Python, byte-compatible with ``@govtechsg/open-attestation`` 6.x.
+
+What the JS library does, and so what this module does (read from its ``dist`` sources):
+
+* **salt** (``2.0/salt``): every primitive leaf becomes ``"<uuid4>:<type>:<String(value)>"``
+  with type ``string``/``number``/``boolean``/``null``; objects and arrays are recursed into.
+  Numbers are printed as JS ``String(number)`` does (``1e+21``, ``1e-7``, ``5`` for ``5.0``).
+* **flatten** (``flatley`` 5 with OA's coercion): depth-first over ``Object.keys`` order,
+  keys joined with ``.``, array indices as keys; an *empty* object or array is a leaf value
+  (``{}``/``[]``) and is not descended into; a key containing ``.`` is an error.
+* **digest** (``2.0/digest``): ``keccak256(JSON.stringify({path: value}))`` per flattened
+  leaf, plus ``privacy.obfuscatedData``, sorted, then ``keccak256(JSON.stringify(sorted))``.
+* **wrap** (``2.0/wrap``): validate against the v2 schema, salt, digest = ``targetHash``;
+  ``wrapDocuments`` builds the :class:`~gateway.documents.merkle.MerkleTree` over the target
+  hashes. Hashes are lowercase hex without ``0x``.
+* **obfuscate** (``2.0/obfuscate``): ``flatten(lodash.pick(data, paths))`` is hashed into
+  ``privacy.obfuscatedData`` (in ``Object.keys`` order of that flattened object, so a
+  top-level key like ``"10"`` comes before ``"7.0"``) and ``lodash.unset`` removes each path. The JS then leaves an
+  emptied parent object behind as ``{}``, which flattens to a new leaf and breaks the
+  document's own signature; it turns an obfuscated array element into a hole that
+  serialises as ``null`` (also invalid once the JSON is read back); and it silently ignores
+  unknown paths. Here an emptied parent object is removed (the result verifies in both
+  implementations, with the same ``obfuscatedData``), while array elements and unknown
+  paths raise.
+* **getData** / **unsalt**: a value starting with a v4 UUID has ``value[37:]`` JS-``trim()``-ed
+  and decoded by its type annotation (so trailing whitespace of a string is lost, as in JS).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from gateway.documents.merkle import MerkleError, MerkleTree, keccak256_hex, verify_proof
+
+__all__ = [
+    "SCHEMA_V2",
+    "InvalidHexError",
+    "InvalidKeyError",
+    "MalformedDocumentError",
+    "MissingSignatureError",
+    "ObfuscationError",
+    "OpenAttestationError",
+    "SchemaValidationError",
+    "UnknownFieldPathError",
+    "UnsupportedValueError",
+    "digest",
+    "js_json_stringify",
+    "js_number_to_string",
+    "obfuscate",
+    "salt_data",
+    "unsalt",
+    "validate_raw_document",
+    "verify_signature",
+    "wrap_document",
+    "wrap_documents",
+]
+
+SCHEMA_V2 = "https://schema.openattestation.com/2.0/schema.json"
+
+
+# --------------------------------------------------------------------------- errors
+class OpenAttestationError(ValueError):
+    """Base class: the input is not something OpenAttestation v2 can process."""
+
+
+class MalformedDocumentError(OpenAttestationError):
+    """A wrapped document does not have the v2 shape (``data`` object, ``signature`` fields, salts)."""
+
+
+class MissingSignatureError(MalformedDocumentError):
+    """A wrapped document has no ``signature``."""
+
+
+class InvalidHexError(MalformedDocumentError):
+    """A hash in ``signature`` or ``privacy`` is not 64 hex characters (without ``0x``)."""
+
+
+class InvalidKeyError(OpenAttestationError):
+    """An object key OpenAttestation refuses (contains ``.``, or is not a string)."""
+
+
+class UnsupportedValueError(OpenAttestationError):
+    """A value that is not JSON (str, int, float, bool, None, list, dict)."""
+
+
+class SchemaValidationError(OpenAttestationError):
+    """A raw document does not satisfy the OpenAttestation v2 schema; ``errors`` lists why."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("invalid OpenAttestation v2 document: " + "; ".join(errors))
+        self.errors = errors
+
+
+class UnknownFieldPathError(OpenAttestationError):
+    """A path given to :func:`obfuscate` names no field of the document's data."""
+
+
+class ObfuscationError(OpenAttestationError):
+    """A path that cannot be obfuscated without breaking the document (an array element)."""
+
+
+# --------------------------------------------------------------------------- JS compatibility
+_ARRAY_INDEX = re.compile(r"(?:0|[1-9][0-9]{0,9})\Z")
+_MAX_SAFE = 2**53
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_encode_str = json.encoder.encode_basestring  # JSON.stringify's escapes: \" \\ \b \f \n \r \t, \u00xx
+_JS_WS = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_NUMBER = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\Z")
+_JS_RADIX = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)\Z")
+_UUID4 = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}\Z", re.I)
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}\Z")
+_DIGITS = frozenset("0123456789")
+
+
+def _is_array_index(key: str) -> bool:
+    return _ARRAY_INDEX.match(key) is not None and int(key) < 4294967295
+
+
+def _js_keys(obj: dict[str, Any]) -> list[str]:
+    """``Object.keys`` order: array-index keys ascending, then the others in insertion order."""
+    keys = list(obj)
+    try:
+        "".join(keys)  # cheap check that every key is a str
+    except TypeError:
+        raise InvalidKeyError(f"object keys must be strings, got {keys!r}") from None
+    if _DIGITS.isdisjoint([k[:1] for k in keys]):
+        return keys
+    index_keys = [k for k in keys if _is_array_index(k)]
+    if not index_keys:
+        return keys
+    index_keys.sort(key=int)
+    numeric = set(index_keys)
+    return index_keys + [k for k in keys if k not in numeric]
+
+
+def js_number_to_string(value: int | float) -> str:
+    """``String(value)`` of a JS number (ECMAScript Number::toString, shortest round-trip digits)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UnsupportedValueError(f"not a number: {value!r}")
+    if isinstance(value, int):
+        if -_MAX_SAFE <= value <= _MAX_SAFE:
+            return str(value)
+        try:
+            value = float(value)  # what JSON.parse would have made of it
+        except OverflowError:
+            return "Infinity" if value > 0 else "-Infinity"
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "0"
+    sign, digits_t, exp = Decimal(repr(value)).as_tuple()
+    digits = "".join(map(str, digits_t)).rstrip("0")
+    exp += len(digits_t) - len(digits)
+    k = len(digits)
+    n = k + exp  # value = 0.digits * 10**n
+    if k <= n <= 21:
+        out = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        out = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        out = "0." + "0" * (-n) + digits
+    else:
+        e = n - 1
+        mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+        out = f"{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+    return "-" + out if sign else out
+
+
+def _js_string_to_number(text: str) -> int | float:
+    """JS ``Number(text)``; integral results within 2**53 come back as ``int``."""
+    s = text.strip(_JS_WS)
+    if not s:
+        return 0
+    if _JS_RADIX.match(s):
+        return int(s, 0)
+    if not _JS_NUMBER.match(s):
+        return math.nan
+    number = float(s.replace("Infinity", "inf"))
+    if number.is_integer() and abs(number) <= _MAX_SAFE:
+        return int(number)
+    return number
+
+
+def _quote(text: str) -> str:
+    """A JSON string literal exactly as ``JSON.stringify`` writes it (non-ASCII kept as is)."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return _encode_str(text)
+    # A JS string pairs surrogates; well-formed JSON.stringify escapes the lone ones as \udxxx.
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return _SURROGATE.sub(lambda m: "\\u%04x" % ord(m.group()), _encode_str(text))
+
+
+def js_json_stringify(value: Any) -> str:
+    """``JSON.stringify(value)`` for JSON-like Python values (object keys in JS ``Object.keys`` order)."""
+    if isinstance(value, str):
+        return _quote(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (int, float)):
+        text = js_number_to_string(value)
+        return "null" if text in ("NaN", "Infinity", "-Infinity") else text
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(js_json_stringify(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(_quote(k) + ":" + js_json_stringify(value[k]) for k in _js_keys(value)) + "}"
+    raise UnsupportedValueError(f"not a JSON value: {type(value).__name__}")
+
+
+# --------------------------------------------------------------------------- salting
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+def _salt_stream() -> Iterator[str]:
+    """Random UUID v4 strings (122 bits each from os.urandom: the salts must be unguessable)."""
+    variant = _VARIANT
+    while True:
+        h = os.urandom(16 * 64).hex()
+        for i in range(0, len(h), 32):
+            yield (f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-"
+                   f"{variant[h[i + 16]]}{h[i + 17:i + 20]}-{h[i + 20:i + 32]}")
+
+
+def _typed(value: Any) -> str:
+    """``primitiveToTypedString``: ``"<type>:<String(value)>"``."""
+    if isinstance(value, str):
+        return "string:" + value
+    if value is None:
+        return "null:null"
+    if isinstance(value, bool):
+        return "boolean:true" if value else "boolean:false"
+    if isinstance(value, (int, float)):
+        return "number:" + js_number_to_string(value)
+    raise UnsupportedValueError(f"cannot salt a {type(value).__name__}: only JSON values are allowed")
+
+
+def _salt(data: Any, salts: Iterator[str], flat: dict[str, Any] | None, path: str, root: bool) -> Any:
+    """Salt ``data``; if ``flat`` is given, also record the flattened leaves (as ``_flatten`` would)."""
+    if isinstance(data, dict):
+        out: Any = {}
+        for key in _js_keys(data):
+            if flat is not None and "." in key:
+                raise InvalidKeyError(f"Key names must not have . in them: {key!r}")
+            out[key] = _salt(data[key], salts, flat, path + "." + key if path else key, False)
+    elif isinstance(data, (list, tuple)):
+        out = [_salt(v, salts, flat, f"{path}.{i}" if path else str(i), False) for i, v in enumerate(data)]
+    else:
+        out = next(salts) + (":string:" + data if type(data) is str else ":" + _typed(data))
+        if flat is not None:
+            flat[path] = out
+        return out
+    if flat is not None and not out and not root:
+        flat[path] = out  # an empty object/array is a leaf value
+    return out
+
+
+def salt_data(data: Any) -> Any:
+    """OA ``saltData``: every primitive leaf becomes ``"<uuid4>:<type>:<value>"``; containers are kept."""
+    return _salt(data, _salt_stream(), None, "", True)
+
+
+_UNDEFINED = object()
+
+
+def _unsalt_value(value: Any) -> Any:
+    if not isinstance(value, str) or not _UUID4.match(value.split(":", 1)[0]):
+        return value
+    kind, _, text = value[37:].strip(_JS_WS).partition(":")
+    if kind == "string":
+        return text
+    if kind == "number":
+        return _js_string_to_number(text)
+    if kind == "boolean":
+        return text == "true"
+    if kind == "null":
+        return None
+    if kind == "undefined":
+        return _UNDEFINED
+    raise MalformedDocumentError(f"Parsing error, type annotation not found in string: {value!r}")
+
+
+def _unsalt(data: Any) -> Any:
+    if isinstance(data, dict):
+        out = {k: _unsalt(data[k]) for k in _js_keys(data)}
+        return {k: v for k, v in out.items() if v is not _UNDEFINED}
+    if isinstance(data, (list, tuple)):
+        return [None if v is _UNDEFINED else v for v in map(_unsalt, data)]
+    return _unsalt_value(data)
+
+
+def unsalt(wrapped: dict[str, Any]) -> dict[str, Any]:
+    """OA ``getData``: the document's ``data`` with the salts and type annotations removed."""
+    return _unsalt(_data_of(wrapped))
+
+
+# --------------------------------------------------------------------------- flatten + digest
+def _flatten(data: Any) -> dict[str, Any]:
+    """``flatley.flatten`` with OA's "no ``.`` in keys" coercion."""
+    out: dict[str, Any] = {}
+
+    def step(obj: Any, prev: str) -> None:
+        is_list = isinstance(obj, (list, tuple))
+        keys = [str(i) for i in range(len(obj))] if is_list else _js_keys(obj)
+        for i, key in enumerate(keys):
+            value = obj[i] if is_list else obj[key]
+            if "." in key:
+                raise InvalidKeyError(f"Key names must not have . in them: {key!r}")
+            new_key = prev + "." + key if prev else key
+            if value and isinstance(value, (dict, list, tuple)):
+                step(value, new_key)
+            else:
+                out[new_key] = value
+
+    if isinstance(data, (dict, list, tuple)):
+        step(data, "")
+    return out
+
+
+def _leaf_hash(key: str, value: Any) -> str:
+    """``keccak256(JSON.stringify({[key]: value}))`` as hex."""
+    text = "{" + _encode_str(key) + ":" + (_encode_str(value) if type(value) is str else js_json_stringify(value)) + "}"
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:  # surrogates: let _quote pair or escape them as a JS string would
+        raw = ("{" + _quote(key) + ":" + js_json_stringify(value) + "}").encode()
+    return keccak256_hex(raw)
+
+
+def _leaf_hashes(flat: dict[str, Any]) -> list[str]:
+    """Leaf hashes in ``Object.keys`` order of the flattened object (top-level index keys like
+    ``"99"`` come first), which is the order JS ``obfuscateData`` appends them in."""
+    return [_leaf_hash(key, flat[key]) for key in _js_keys(flat)]
+
+
+def _obfuscated_of(document: dict[str, Any]) -> list[str]:
+    privacy = document.get("privacy")
+    if privacy is None:
+        return []
+    hashes = privacy.get("obfuscatedData", []) if isinstance(privacy, dict) else None
+    if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
+        raise MalformedDocumentError("privacy.obfuscatedData must be a list of hex strings")
+    return hashes
+
+
+def digest(document: dict[str, Any]) -> str:
+    """OA ``digestDocument``: the target hash (lowercase hex, no ``0x``) of a salted document."""
+    hashes = _obfuscated_of(document) + _leaf_hashes(_flatten(_data_of(document)))
+    return _hash_sorted(hashes)
+
+
+def _hash_sorted(hashes: list[str]) -> str:
+    hashes.sort()  # lodash sortBy on strings
+    return keccak256_hex(("[" + ",".join(map(_quote, hashes)) + "]").encode())
+
+
+def _data_of(document: Any) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise MalformedDocumentError(f"a document must be a JSON object, got {type(document).__name__}")
+    data = document.get("data")
+    if not isinstance(data, dict):
+        raise MalformedDocumentError("document has no 'data' object")
+    return data
+
+
+# --------------------------------------------------------------------------- schema (v2)
+_ADDRESS = re.compile(r"0x[a-fA-F0-9]{40}\Z")
+_IDENTITY_REQUIRED = {"DNS-TXT": ("type", "location"), "DNS-DID": ("type", "key", "location"), "DID": ("type", "key")}
+
+
+def _issuer_errors(issuer: dict[str, Any]) -> list[str]:
+    errors = [f"'{k}' must be a string" for k in ("id", "name") if k in issuer and not isinstance(issuer[k], str)]
+    if "name" not in issuer:
+        errors.append("must have 'name'")
+    proof = issuer.get("identityProof")
+    if proof is None:
+        errors.append("must have 'identityProof'")
+    elif not isinstance(proof, dict) or proof.get("type") not in _IDENTITY_REQUIRED:
+        errors.append("identityProof.type must be one of DNS-TXT, DNS-DID, DID")
+    else:
+        for field in _IDENTITY_REQUIRED[proof["type"]]:
+            if not isinstance(proof.get(field), str):
+                errors.append(f"identityProof.{field} must be a string")
+    revocation = issuer.get("revocation")
+    if revocation is not None:
+        if not isinstance(revocation, dict):
+            errors.append("revocation must be an object")
+        elif "type" in revocation and revocation["type"] not in ("NONE", "REVOCATION_STORE", "OCSP_RESPONDER"):
+            errors.append("revocation.type must be NONE, REVOCATION_STORE or OCSP_RESPONDER")
+        elif "location" in revocation and not isinstance(revocation["location"], str):
+            errors.append("revocation.location must be a string")
+    return errors
+
+
+def _address_ok(issuer: dict[str, Any], field: str) -> bool:
+    value = issuer.get(field)
+    return isinstance(value, str) and _ADDRESS.match(value) is not None
+
+
+def _issuer_kind_errors(issuer: dict[str, Any]) -> list[str]:
+    """The schema's issuer ``oneOf``: exactly one of token registry, document store, certificate
+    store, or a plain issuer with none of the three."""
+    base = _issuer_errors(issuer)
+    stores = ("tokenRegistry", "documentStore", "certificateStore")
+    matches = [
+        not base and _address_ok(issuer, "tokenRegistry"),
+        not base and _address_ok(issuer, "documentStore"),
+        isinstance(issuer.get("name"), str) and _address_ok(issuer, "certificateStore"),
+        not base and not any(k in issuer for k in stores),
+    ]
+    if matches.count(True) == 1:
+        return []
+    if any(matches):
+        return ["it matches more than one of tokenRegistry / documentStore / certificateStore"]
+    present = [k for k in stores if k in issuer]
+    return base + [f"'{k}' must be a 0x-prefixed 40-hex address" for k in present if not _address_ok(issuer, k)]
+
+
+def validate_raw_document(data: Any) -> list[str]:
+    """Errors against the OpenAttestation v2 schema (``schema.openattestation.com/2.0``); empty if valid."""
+    if not isinstance(data, dict):
+        return ["document must be an object"]
+    errors: list[str] = []
+    issuers = data.get("issuers")
+    if not isinstance(issuers, list) or not issuers:
+        errors.append("'issuers' must be a non-empty array")
+    else:
+        for i, issuer in enumerate(issuers):
+            if not isinstance(issuer, dict):
+                errors.append(f"issuers[{i}] must be an object")
+                continue
+            errors.extend(f"issuers[{i}]: {e}" for e in _issuer_kind_errors(issuer))
+    for field in ("id", "documentUrl"):
+        if field in data and not isinstance(data[field], str):
+            errors.append(f"'{field}' must be a string")
+    template = data.get("$template", "")
+    if not isinstance(template, str):
+        if not (isinstance(template, dict) and isinstance(template.get("name"), str)
+                and template.get("type") == "EMBEDDED_RENDERER"
+                and isinstance(template.get("url", ""), str)):
+            errors.append("'$template' must be a string or {name, type: EMBEDDED_RENDERER, url?}")
+    if "recipient" in data and not (isinstance(data["recipient"], dict)
+                                    and isinstance(data["recipient"].get("name", ""), str)):
+        errors.append("'recipient' must be an object with an optional string 'name'")
+    if "network" in data and not (isinstance(data["network"], dict) and isinstance(data["network"].get("chain"), str)
+                                  and isinstance(data["network"].get("chainId", ""), str)):
+        errors.append("'network' must be an object with a string 'chain' (and optional string 'chainId')")
+    attachments = data.get("attachments", [])
+    if not (isinstance(attachments, list) and all(
+            isinstance(a, dict) and set(a) == {"filename", "type", "data"}
+            and all(isinstance(v, str) for v in a.values()) for a in attachments)):
+        errors.append("'attachments' must be an array of {filename, type, data} strings")
+    return errors
+
+
+# --------------------------------------------------------------------------- wrap + verify
+def wrap_documents(
+    documents: Sequence[dict[str, Any]], *, external_schema_id: str | None = None, validate: bool = True
+) -> list[dict[str, Any]]:
+    """OA ``wrapDocuments``: salt each raw document, digest it, and batch all under one Merkle root.
+
+    Raises :class:`SchemaValidationError` if a document is not a valid v2 document (set
+    ``validate=False`` to wrap arbitrary JSON objects, as JS cannot), and
+    :class:`OpenAttestationError` for an empty batch.
+    """
+    if not documents:
+        raise OpenAttestationError("wrap_documents needs at least one document")
+    wrapped = []
+    salts = _salt_stream()
+    for i, raw in enumerate(documents):
+        if validate:
+            errors = validate_raw_document(raw)
+            if errors:
+                raise SchemaValidationError([f"document {i}: {e}" for e in errors])
+        elif not isinstance(raw, dict):
+            raise SchemaValidationError([f"document {i}: must be an object"])
+        flat: dict[str, Any] = {}
+        doc: dict[str, Any] = {"version": SCHEMA_V2, "data": _salt(raw, salts, flat, "", True)}
+        if external_schema_id:
+            doc["schema"] = external_schema_id
+        wrapped.append((doc, _hash_sorted(_leaf_hashes(flat))))
+    tree = MerkleTree([bytes.fromhex(target) for _, target in wrapped])
+    root = tree.root.hex()
+    out = []
+    for (doc, target), proof in zip(wrapped, tree.proofs()):
+        doc["signature"] = {"type": "SHA3MerkleProof", "targetHash": target,
+                            "proof": [p.hex() for p in proof], "merkleRoot": root}
+        out.append(doc)
+    return out
+
+
+def wrap_document(
+    document: dict[str, Any], *, external_schema_id: str | None = None, validate: bool = True
+) -> dict[str, Any]:
+    """OA ``wrapDocument``: a batch of one (``proof`` empty, ``merkleRoot`` = ``targetHash``)."""
+    return wrap_documents([document], external_schema_id=external_schema_id, validate=validate)[0]
+
+
+def _hex32(value: Any, where: str) -> bytes:
+    if not isinstance(value, str) or not _HEX64.match(value):
+        raise InvalidHexError(f"{where} must be 64 hex characters without 0x, got {value!r}")
+    return bytes.fromhex(value)
+
+
+def verify_signature(wrapped: dict[str, Any]) -> bool:
+    """OA ``verifySignature``: the recomputed digest equals ``targetHash`` and the proof leads to ``merkleRoot``.
+
+    Returns False for a tampered document; raises :class:`MalformedDocumentError` (or its
+    subclasses :class:`MissingSignatureError`, :class:`InvalidHexError`) if it is not a
+    wrapped v2 document at all.
+    """
+    if not isinstance(wrapped, dict):
+        raise MalformedDocumentError(f"a document must be a JSON object, got {type(wrapped).__name__}")
+    signature = wrapped.get("signature")
+    if not signature:
+        raise MissingSignatureError("document has no 'signature'")
+    _data_of(wrapped)
+    if not isinstance(signature, dict):
+        raise MalformedDocumentError("'signature' must be an object")
+    target = signature.get("targetHash")
+    target_bytes = _hex32(target, "signature.targetHash")
+    root = _hex32(signature.get("merkleRoot"), "signature.merkleRoot")
+    proof = signature.get("proof")
+    proof = [] if proof is None else proof
+    if not isinstance(proof, list):
+        raise MalformedDocumentError("signature.proof must be a list")
+    proof_bytes = [_hex32(p, f"signature.proof[{i}]") for i, p in enumerate(proof)]
+    for i, h in enumerate(_obfuscated_of(wrapped)):
+        _hex32(h, f"privacy.obfuscatedData[{i}]")
+    if digest(wrapped) != target:
+        return False
+    try:
+        return verify_proof(target_bytes, proof_bytes, root)
+    except MerkleError as exc:  # pragma: no cover - lengths are checked above
+        raise MalformedDocumentError(str(exc)) from exc
+
+
+# --------------------------------------------------------------------------- obfuscate
+_PROP_NAME = re.compile(
+    r"""[^.[\]]+|\[(?:(-?\d+(?:\.\d+)?)|(["'])((?:(?!\2)[^\\]|\\.)*?)\2)\]|(?=(?:\.|\[\])(?:\.|\[\]|$))"""
+)
+_DEEP_PROP = re.compile(r"""\.|\[(?:[^[\]]*|(["'])(?:(?!\1)[^\\]|\\.)*?\1)\]""")
+_PLAIN_PROP = re.compile(r"\w*\Z", re.ASCII)
+_ESCAPE_CHAR = re.compile(r"\\(\\)?")
+
+
+def _path_segments(path: str, data: dict[str, Any]) -> list[str]:
+    """lodash ``castPath``: ``"a.b[0]['c']"`` -> ``["a", "b", "0", "c"]``."""
+    if not isinstance(path, str):
+        raise UnknownFieldPathError(f"field paths must be strings, got {path!r}")
+    if _PLAIN_PROP.match(path) or not _DEEP_PROP.search(path) or path in data:
+        return [path]
+    segments = [""] if path.startswith(".") else []
+    for m in _PROP_NAME.finditer(path):
+        number, quote, quoted = m.group(1), m.group(2), m.group(3)
+        segments.append(_ESCAPE_CHAR.sub(r"\1", quoted) if quote else (number or m.group(0)))
+    return segments
+
+
+def _child(node: Any, key: str) -> tuple[bool, Any]:
+    if isinstance(node, dict):
+        return (True, node[key]) if key in node else (False, None)
+    if isinstance(node, (list, tuple)) and _is_array_index(key) and int(key) < len(node):
+        return True, node[int(key)]
+    return False, None
+
+
+def _resolve(data: dict[str, Any], path: str, segments: list[str]) -> list[Any]:
+    """The containers along ``segments`` (``data`` first); raises if the field does not exist."""
+    chain: list[Any] = [data]
+    for segment in segments:
+        found, value = _child(chain[-1], segment)
+        if not found:
+            raise UnknownFieldPathError(f"no field {path!r} in the document data")
+        chain.append(value)
+    return chain
+
+
+def _pick(data: dict[str, Any], picks: list[tuple[list[str], Any]]) -> dict[str, Any]:
+    """lodash ``pick`` (containers created as plain dicts: same ``Object.keys`` order as JS)."""
+    result: dict[str, Any] = {}
+    for segments, value in picks:
+        node: Any = result
+        for segment in segments[:-1]:
+            found, nxt = _child(node, segment)
+            if not found or not isinstance(nxt, (dict, list)):
+                nxt = {}
+                node[segment] = nxt
+            node = nxt
+        if isinstance(node, dict):
+            node[segments[-1]] = value
+    return result
+
+
+def obfuscate(wrapped: dict[str, Any], paths: str | Iterable[str]) -> dict[str, Any]:
+    """OA ``obfuscateDocument``: hide fields, keeping the document's signature valid.
+
+    Each path (lodash syntax: ``"recipient.name"``, ``"items[0].price"``) is removed from
+    ``data`` and the hash of each flattened leaf under it is appended to
+    ``privacy.obfuscatedData``. Objects left empty are removed too (JS leaves ``{}``, which
+    invalidates the document). Raises :class:`UnknownFieldPathError` for a path that names
+    no field and :class:`ObfuscationError` for an array element (removing one would shift
+    or null the others and break the signature in both implementations; obfuscate the
+    whole array, or fields inside its elements, instead).
+    """
+    data = copy.deepcopy(_data_of(wrapped))
+    existing = _obfuscated_of(wrapped)
+    path_list = [paths] if isinstance(paths, str) else list(paths)
+    picks, chains = [], []
+    for path in path_list:
+        segments = _path_segments(path, data)
+        chain = _resolve(data, path, segments)
+        if isinstance(chain[-2], (list, tuple)):
+            raise ObfuscationError(f"cannot obfuscate array element {path!r}: obfuscate the whole array "
+                                   "or fields inside its elements")
+        picks.append((segments, chain[-1]))
+        chains.append((path, segments, chain))
+    new_hashes = _leaf_hashes(_flatten(_pick(data, picks)))
+    for path, segments, chain in chains:
+        chain[-2].pop(segments[-1], None)
+        for depth in range(len(segments) - 1, 0, -1):  # remove parents this left empty
+            container, parent = chain[depth], chain[depth - 1]
+            if container or not isinstance(container, dict):
+                break
+            if isinstance(parent, (list, tuple)):
+                raise ObfuscationError(f"obfuscating {path!r} would leave an empty object inside an array; "
+                                       "obfuscate the whole array, or leave one field of that element")
+            if parent.get(segments[depth - 1]) is container:
+                del parent[segments[depth - 1]]
+    privacy = wrapped.get("privacy") if isinstance(wrapped.get("privacy"), dict) else {}
+    return {**wrapped, "data": data, "privacy": {**privacy, "obfuscatedData": existing + new_hashes}}
