@@ -37,7 +37,7 @@ contracts: setup
 	$(BIN)/python scripts/compile_contracts.py
 
 lock:
-	$(BIN)/pip freeze --exclude-editable | grep -vi '^alliance' > requirements.lock.new && mv requirements.lock.new requirements.lock
+	(head -2 requirements.lock; $(BIN)/pip freeze --exclude-editable | grep -vi "^alliance") > requirements.lock.new && mv requirements.lock.new requirements.lock
 
 clean:
 	rm -rf $(VENV) node_modules

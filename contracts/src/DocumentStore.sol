@@ -30,7 +30,7 @@ contract DocumentStore is AllianceAccess, MerkleBatches {
     /// @notice The caller's department `department` did not anchor batch `root`.
     error NotBatchDepartment(bytes32 root, bytes32 department);
     /// @notice `leaf` is already revoked.
-    error AlreadyRevoked(bytes32 leaf);
+    error DocumentAlreadyRevoked(bytes32 leaf);
 
     /// @notice `leaf` (a document's targetHash, an intermediate node, or `root` itself for the whole
     ///         batch) of batch `root` was revoked by `by` for reason code `reason`.
@@ -63,7 +63,7 @@ contract DocumentStore is AllianceAccess, MerkleBatches {
         if (b.department != dept) revert NotBatchDepartment(root, dept);
         if (!OAMerkle.verify(proof, root, leaf)) revert InvalidProof(leaf, root);
         Revocation storage r = _revocations[leaf];
-        if (r.revokedAt != 0) revert AlreadyRevoked(leaf);
+        if (r.revokedAt != 0) revert DocumentAlreadyRevoked(leaf);
         r.root = root;
         r.revokedBy = msg.sender;
         r.revokedAt = uint64(block.timestamp);

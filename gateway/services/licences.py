@@ -175,16 +175,34 @@ def issue(ctx: GatewayContext, account: LocalAccount, department: str, drafts: l
         existing = s.scalars(select(Licence.number).where(Licence.id.in_(["0x" + i.hex() for i in seen]))).all()
     if existing:
         raise LicenceError("licence_exists", f"already issued: {', '.join(existing[:5])}", 409)
-    issued: list[Licence] = []
+    batches = []
     for start in range(0, len(drafts), ITEMS_PER_TRANSACTION):
         chunk = drafts[start:start + ITEMS_PER_TRANSACTION]
         wrapped = oa.wrap_documents([raw_document(ctx, d, department) for d in chunk])
         root = bytes.fromhex(wrapped[0]["signature"]["merkleRoot"])
         items = [_item(ctx, d, w["signature"]["targetHash"]) for d, w in zip(chunk, wrapped)]
-        result = ctx.ledger.txm.transact(account, _contract(ctx).functions.issueBatch(root, items),
-                                         f"issue {len(chunk)} licences ({chunk[0].licence_type})")
+        batches.append((chunk, wrapped, _contract(ctx).functions.issueBatch(root, items)))
+    if len(batches) > 1:
+        # all or nothing: a chunk the contract would refuse (authority, an id already on chain) must be
+        # found before the first chunk is sent, or the request would leave earlier chunks issued
+        for _, _, fn in batches:
+            _dry_run(ctx, account, fn)
+    issued: list[Licence] = []
+    for chunk, wrapped, fn in batches:
+        result = ctx.ledger.txm.transact(account, fn, f"issue {len(chunk)} licences ({chunk[0].licence_type})")
         issued += _store_rows(ctx, chunk, wrapped, department, result)
     return issued
+
+
+def _dry_run(ctx: GatewayContext, account: LocalAccount, fn) -> None:
+    """Call ``fn`` as ``account`` without sending it; a revert is raised as the contract's own error."""
+    from chain.errors import revert_data
+    from chain.transactions import REVERTS
+
+    try:
+        fn.call({"from": account.address})
+    except REVERTS as exc:
+        raise ctx.ledger.txm.decoder.decode(revert_data(exc)) from None
 
 
 def get(ctx: GatewayContext, licence_id_hex: str) -> Licence:

@@ -43,7 +43,11 @@ def verify_licence(document: dict[str, Any], contracts: Contracts, now: int | No
     state: dict[str, Any] = {}
 
     def integrity():
-        if not oa.verify_signature(document):
+        try:
+            intact = oa.verify_signature(document)
+        except oa.OpenAttestationError as exc:
+            return INVALID, f"not a well-formed OpenAttestation v2 document: {exc}", {}
+        if not intact:
             return INVALID, "the document was altered: its fields do not hash to the signed targetHash and root", {}
         state["data"] = oa.unsalt(document)
         return VALID, "fields, targetHash and Merkle proof are consistent", {}

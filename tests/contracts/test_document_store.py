@@ -250,7 +250,7 @@ def test_revoke_the_whole_batch(store, people, batch) -> None:
     assert store.functions.isRevoked(root).call()
     assert store.functions.isIssued(root).call()
     assert [oa_verdict(store, d, oa_proof(layers, i)) for i, d in enumerate(docs)] == ["revoked"] * 5
-    assert_reverts(store.functions.revoke(root, root, [], 9), "AlreadyRevoked", root, sender=operator)
+    assert_reverts(store.functions.revoke(root, root, [], 9), "DocumentAlreadyRevoked", root, sender=operator)
 
 
 def test_revoke_a_subtree_by_its_intermediate_node(store, people, batch) -> None:
@@ -273,7 +273,7 @@ def test_revoking_twice_is_refused(store, people, batch) -> None:
     docs, layers, root = batch
     send(store.functions.revoke(docs[0], root, oa_proof(layers, 0), 1), people["market_operator"])
     # also by another writer of the same department
-    assert_reverts(store.functions.revoke(docs[0], root, oa_proof(layers, 0), 2), "AlreadyRevoked", docs[0],
+    assert_reverts(store.functions.revoke(docs[0], root, oa_proof(layers, 0), 2), "DocumentAlreadyRevoked", docs[0],
                    sender=people["market_issuer"])
     assert store.functions.revocationReason(docs[0]).call() == 1
 

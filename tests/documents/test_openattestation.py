@@ -38,7 +38,8 @@ ISSUER = {
     "documentStore": "0x9178F546D3FF57D7A6352bD61B80cCCD46199C2d",
     "identityProof": {"type": "DNS-TXT", "location": "ledger.example.gov.cn"},
 }
-SALTED = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}:(string|number|boolean|null):")
+SALTED = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+                    r":(string|number|boolean|null):")
 
 
 def licence(n: int = 0) -> dict[str, Any]:

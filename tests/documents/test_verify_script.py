@@ -38,7 +38,9 @@ const solc = require("solc");
 const input = {language: "Solidity", sources: {"M.sol": {content: process.argv[1]}},
   settings: {evmVersion: "shanghai", outputSelection: {"*": {"*": ["evm.bytecode.object"]}}}};
 const out = JSON.parse(solc.compile(JSON.stringify(input)));
-if (out.errors && out.errors.some(e => e.severity === "error")) { console.error(JSON.stringify(out.errors)); process.exit(1); }
+if (out.errors && out.errors.some(e => e.severity === "error")) {
+  console.error(JSON.stringify(out.errors)); process.exit(1);
+}
 process.stdout.write(out.contracts["M.sol"].MiniDocumentStore.evm.bytecode.object);
 """
 
