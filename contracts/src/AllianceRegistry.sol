@@ -19,7 +19,8 @@ contract AllianceRegistry is IAllianceRegistry {
         RemoveMember, // abi.encode(address account)
         SetMemberRoles, // abi.encode(address account, uint256 roles)
         SetLicenceTypeAuthority, // abi.encode(bytes32 licenceType, bytes32 department, bool allowed)
-        SetThreshold // abi.encode(uint256 threshold)
+        SetThreshold, // abi.encode(uint256 threshold)
+        SetDataSource // abi.encode(bytes32 dataType, bytes32 department, uint8 quorum)
     }
 
     enum ProposalStatus {
@@ -54,6 +55,13 @@ contract AllianceRegistry is IAllianceRegistry {
         bytes data;
     }
 
+    /// @notice The one authoritative source of a data type (一数一源): attestations of it need the
+    ///         signatures of `quorum` distinct ORACLE members of `department`. department 0 = unbound.
+    struct DataSource {
+        bytes32 department;
+        uint8 quorum;
+    }
+
     /// @dev One authorisation interval of a department for a licence type; revokedAt 0 = still open.
     struct AuthorityInterval {
         uint64 grantedAt;
@@ -82,6 +90,10 @@ contract AllianceRegistry is IAllianceRegistry {
     error AlreadyApproved(uint256 id, bytes32 department);
     error NotProposer(uint256 id, address caller);
     error InvalidLifetime(uint64 lifetime);
+    /// @notice A data source needs a quorum of at least one signature.
+    error InvalidQuorum(uint8 quorum);
+    /// @notice `dataType` is already bound to `department` with `quorum`.
+    error DataSourceUnchanged(bytes32 dataType, bytes32 department, uint8 quorum);
 
     // ---------------------------------------------------------------- events
     event DepartmentAdded(bytes32 indexed code, string name, string nameEn, uint256 roles);
@@ -99,6 +111,9 @@ contract AllianceRegistry is IAllianceRegistry {
     event ProposalExecuted(uint256 indexed id, Action action);
     event ProposalCancelled(uint256 indexed id, address by);
     event BootstrapSealed(address by, uint256 departments, uint256 threshold);
+    /// @notice `dataType` is now sourced from `department` with `quorum` signatures; department 0 and
+    ///         quorum 0 = unbound (its source department was removed).
+    event DataSourceChanged(bytes32 indexed dataType, bytes32 indexed department, uint8 quorum);
 
     // ---------------------------------------------------------------- state
     address public bootstrapAdmin;
@@ -117,6 +132,10 @@ contract AllianceRegistry is IAllianceRegistry {
 
     Proposal[] private _proposals;
     mapping(uint256 => mapping(bytes32 => bool)) private _approvedBy;
+
+    mapping(bytes32 => DataSource) private _dataSources;
+    bytes32[] private _dataTypes;
+    mapping(bytes32 => bool) private _dataTypeKnown;
 
     /// @param lifetime Seconds a proposal stays open for approvals.
     constructor(uint64 lifetime) {
@@ -152,6 +171,15 @@ contract AllianceRegistry is IAllianceRegistry {
         onlyBootstrap
     {
         _setAuthority(licenceType, department, allowed);
+    }
+
+    /// @notice Bootstrap only: bind a data type to its one authoritative source department.
+    /// @param dataType The data type, e.g. "ENTERPRISE_REGISTRY" as bytes32.
+    /// @param department An active department holding the ORACLE role.
+    /// @param quorum Signatures of distinct ORACLE members of `department` an attestation needs (≥ 1;
+    ///        more than the department has members is allowed, but then nothing is accepted until it grows).
+    function bootstrapDataSource(bytes32 dataType, bytes32 department, uint8 quorum) external onlyBootstrap {
+        _setDataSource(dataType, department, quorum);
     }
 
     /// @notice Bootstrap only: set M, the number of departments a proposal needs.
@@ -270,11 +298,14 @@ contract AllianceRegistry is IAllianceRegistry {
             if (licenceType == bytes32(0)) revert EmptyCode();
             _activeDepartment(dept);
             if (isAuthorisedIssuer(licenceType, dept) == allowed) revert AuthorityUnchanged(licenceType, dept, allowed);
-        } else {
+        } else if (action == Action.SetThreshold) {
             uint256 newThreshold = abi.decode(data, (uint256));
             if (newThreshold == 0 || newThreshold > activeDepartmentCount) {
                 revert InvalidThreshold(newThreshold, activeDepartmentCount);
             }
+        } else {
+            (bytes32 dataType, bytes32 dept, uint8 quorum) = abi.decode(data, (bytes32, bytes32, uint8));
+            _checkDataSource(dataType, dept, quorum);
         }
     }
 
@@ -291,6 +322,7 @@ contract AllianceRegistry is IAllianceRegistry {
             d.active = false;
             activeDepartmentCount -= 1;
             _revokeAllAuthority(code);
+            _unbindDataSources(code);
             emit DepartmentRemoved(code);
         } else if (action == Action.SetDepartmentRoles) {
             (bytes32 code, uint256 roles) = abi.decode(data, (bytes32, uint256));
@@ -316,8 +348,11 @@ contract AllianceRegistry is IAllianceRegistry {
         } else if (action == Action.SetLicenceTypeAuthority) {
             (bytes32 licenceType, bytes32 dept, bool allowed) = abi.decode(data, (bytes32, bytes32, bool));
             _setAuthority(licenceType, dept, allowed);
-        } else {
+        } else if (action == Action.SetThreshold) {
             _setThreshold(abi.decode(data, (uint256)));
+        } else {
+            (bytes32 dataType, bytes32 dept, uint8 quorum) = abi.decode(data, (bytes32, bytes32, uint8));
+            _setDataSource(dataType, dept, quorum);
         }
     }
 
@@ -382,6 +417,29 @@ contract AllianceRegistry is IAllianceRegistry {
         }
     }
 
+    function _setDataSource(bytes32 dataType, bytes32 dept, uint8 quorum) private {
+        _checkDataSource(dataType, dept, quorum);
+        _dataSources[dataType] = DataSource({department: dept, quorum: quorum});
+        if (!_dataTypeKnown[dataType]) {
+            _dataTypeKnown[dataType] = true;
+            _dataTypes.push(dataType);
+        }
+        emit DataSourceChanged(dataType, dept, quorum);
+    }
+
+    /// @dev Unbinds every data type sourced from a department being removed: a removed department
+    ///      is no authoritative source, nor again if the code is re-added (governance rebinds).
+    function _unbindDataSources(bytes32 dept) private {
+        uint256 count = _dataTypes.length;
+        for (uint256 i = 0; i < count; i++) {
+            bytes32 dataType = _dataTypes[i];
+            if (_dataSources[dataType].department == dept) {
+                delete _dataSources[dataType];
+                emit DataSourceChanged(dataType, bytes32(0), 0);
+            }
+        }
+    }
+
     function _setThreshold(uint256 newThreshold) private {
         if (newThreshold == 0 || newThreshold > activeDepartmentCount) {
             revert InvalidThreshold(newThreshold, activeDepartmentCount);
@@ -406,6 +464,15 @@ contract AllianceRegistry is IAllianceRegistry {
         _checkRoles(roles);
         uint256 held = _departments[dept].roles;
         if (roles & ~held != 0) revert RolesNotHeldByDepartment(dept, roles, held);
+    }
+
+    function _checkDataSource(bytes32 dataType, bytes32 dept, uint8 quorum) private view {
+        if (dataType == bytes32(0)) revert EmptyCode();
+        uint256 held = _activeDepartment(dept).roles;
+        if (held & AllianceRoles.ORACLE == 0) revert RolesNotHeldByDepartment(dept, AllianceRoles.ORACLE, held);
+        if (quorum == 0) revert InvalidQuorum(quorum);
+        DataSource storage current = _dataSources[dataType];
+        if (current.department == dept && current.quorum == quorum) revert DataSourceUnchanged(dataType, dept, quorum);
     }
 
     function _checkNewMember(address account, bytes32 dept, uint256 roles) private view {
@@ -452,6 +519,17 @@ contract AllianceRegistry is IAllianceRegistry {
             if (it.grantedAt <= timestamp && (it.revokedAt == 0 || timestamp < it.revokedAt)) return true;
         }
         return false;
+    }
+
+    /// @inheritdoc IAllianceRegistry
+    function dataSourceOf(bytes32 dataType) external view returns (bytes32 department, uint8 quorum) {
+        DataSource storage s = _dataSources[dataType];
+        return (s.department, s.quorum);
+    }
+
+    /// @inheritdoc IAllianceRegistry
+    function dataTypes() external view returns (bytes32[] memory) {
+        return _dataTypes;
     }
 
     /// @notice A department's record (active or removed).

@@ -19,6 +19,14 @@ interface IAllianceRegistry {
         external
         view
         returns (bool);
+
+    /// @notice The one authoritative source department of `dataType` (一数一源) and the number of
+    ///         distinct ORACLE members of it whose signatures an attestation needs; department 0 =
+    ///         no source (unknown data type).
+    function dataSourceOf(bytes32 dataType) external view returns (bytes32 department, uint8 quorum);
+
+    /// @notice Every data type that has ever been bound to a source (check `dataSourceOf` for unbound ones).
+    function dataTypes() external view returns (bytes32[] memory);
 }
 
 /// @title AllianceAccess

@@ -6,7 +6,7 @@ import html
 import json
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from gateway.context import GatewayContext
 from gateway.deps import get_context
@@ -24,8 +24,8 @@ form{margin:1rem 0;padding:1rem;border:1px solid #ddd;border-radius:.5rem}input,
 LABELS = {"VALID": "有效 VALID", "INVALID": "无效 INVALID", "ERROR": "无法核验 ERROR"}
 
 
-def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(status_code=status_code, content=f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
 <style>{STYLE}</style></head><body>{body}</body></html>""")
 
@@ -57,11 +57,13 @@ def landing(licence_id: str, ctx: GatewayContext = Depends(get_context)) -> HTML
     try:
         row = svc.get(ctx, _lid(licence_id))
     except svc.LicenceError:
-        return _page("未找到 Not found", f"<h1>未找到证照 Licence not found</h1><p>{html.escape(licence_id)}</p>{FORM}")
+        return _page("未找到 Not found", f"<h1>未找到证照 Licence not found</h1><p>{html.escape(licence_id)}</p>{FORM}",
+                     404)
     result = svc.verify_document(ctx, svc.document(row))
     title = f"{row.licence_type} {row.number}"
     return _page(title, f"<h1>电子证照核验 Licence verification</h1><p>{html.escape(title)}</p>"
-                 + _verdict_html(result, f"/v/{row.id}/bundle"))
+                 + _verdict_html(result, f"/v/{row.id}/bundle")
+                 + f"<p><img src='/v/{row.id}/qr.svg' alt='QR code of this page' width='160'></p>")
 
 
 @router.get("/v/{licence_id}/bundle")
@@ -72,6 +74,22 @@ def landing_bundle(licence_id: str, ctx: GatewayContext = Depends(get_context)) 
         return JSONResponse({"error": {"code": exc.code, "message": str(exc)}}, status_code=exc.status)
     return JSONResponse(svc.bundle(ctx, row), headers={
         "Content-Disposition": f'attachment; filename="licence-{row.number}.bundle.json"'})
+
+
+@router.get("/v/{licence_id}/qr.svg")
+def landing_qr(licence_id: str, request: Request, ctx: GatewayContext = Depends(get_context)) -> Response:
+    """The QR code to print on a licence: it opens this licence's verification page."""
+    import io
+
+    import segno
+
+    try:
+        row = svc.get(ctx, _lid(licence_id))
+    except svc.LicenceError as exc:
+        return JSONResponse({"error": {"code": exc.code, "message": str(exc)}}, status_code=exc.status)
+    out = io.BytesIO()
+    segno.make(str(request.base_url).rstrip("/") + f"/v/{row.id}", error="m").save(out, kind="svg", scale=4)
+    return Response(out.getvalue(), media_type="image/svg+xml")
 
 
 @router.get("/verify")

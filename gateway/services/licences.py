@@ -182,11 +182,11 @@ def issue(ctx: GatewayContext, account: LocalAccount, department: str, drafts: l
         root = bytes.fromhex(wrapped[0]["signature"]["merkleRoot"])
         items = [_item(ctx, d, w["signature"]["targetHash"]) for d, w in zip(chunk, wrapped)]
         batches.append((chunk, wrapped, _contract(ctx).functions.issueBatch(root, items)))
-    if len(batches) > 1:
-        # all or nothing: a chunk the contract would refuse (authority, an id already on chain) must be
-        # found before the first chunk is sent, or the request would leave earlier chunks issued
-        for _, _, fn in batches:
-            _dry_run(ctx, account, fn)
+    # all or nothing: a later chunk the contract would refuse (authority, an id already on chain) must be
+    # found before the first chunk is sent (which the transaction manager checks itself), or the request
+    # would leave the earlier chunks issued
+    for _, _, fn in batches[1:]:
+        _dry_run(ctx, account, fn)
     issued: list[Licence] = []
     for chunk, wrapped, fn in batches:
         result = ctx.ledger.txm.transact(account, fn, f"issue {len(chunk)} licences ({chunk[0].licence_type})")
@@ -283,7 +283,7 @@ def summary(row: Licence, chain_status: str | None = None) -> dict[str, Any]:
             "chain_status": chain_status, "reason_code": row.reason_code, "supersedes": row.supersedes,
             "superseded_by": row.superseded_by, "target_hash": row.target_hash, "merkle_root": row.merkle_root,
             "tx_hash": row.tx_hash, "block_number": row.block_number, "issued_at": row.issued_at,
-            "verify_url": f"/v/{row.id}"}
+            "verify_url": f"/v/{row.id}", "qr_url": f"/v/{row.id}/qr.svg"}
 
 
 def chain_status(ctx: GatewayContext, lid: str) -> str:
