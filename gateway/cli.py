@@ -276,6 +276,27 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- network
+
+def cmd_network(args: argparse.Namespace) -> int:
+    """Generate a Hyperledger Besu QBFT network (one validator per department) from the alliance file."""
+    from chain.besu import BesuNetworkError, generate_network
+
+    settings = _settings(args)
+    spec = load_alliance(settings.alliance_file)
+    try:
+        manifest = generate_network(spec, Path(args.out), chain_id=args.chain_id, passphrase=read_passphrase(),
+                                    keystore_dir=settings.keystore_dir, block_period_seconds=args.block_period,
+                                    scrypt_n=settings.chain.keystore_scrypt_n, overwrite=args.overwrite)
+    except BesuNetworkError as exc:
+        raise CLIError(str(exc)) from None
+    out = {"out": str(Path(args.out).resolve()), "chain_id": args.chain_id,
+           "validators": len(manifest.validators), "fault_tolerance": manifest.fault_tolerance,
+           "guide": "docs/besu.md"}
+    _print(out, args.json)
+    return 0
+
+
 # ---------------------------------------------------------------------------- verify (offline)
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -375,6 +396,16 @@ def build_parser() -> argparse.ArgumentParser:
     jsub = s.add_subparsers(dest="journal_cmd", required=True)
     jsub.add_parser("reconcile", help="resubmit journaled transactions the chain is missing", parents=[out])
     s.set_defaults(func=cmd_journal)
+
+    s = sub.add_parser("network", help="generate deployment files for a multi-machine network")
+    nsub = s.add_subparsers(dest="network_cmd", required=True)
+    n = nsub.add_parser("besu", help="Besu QBFT: genesis, per-department node keys (encrypted), configs, allowlists",
+                        parents=[out])
+    n.add_argument("--out", required=True, help="output directory (must be new or empty)")
+    n.add_argument("--chain-id", type=int, required=True, help="the network's chain id")
+    n.add_argument("--block-period", type=int, default=2, help="seconds between blocks (default 2)")
+    n.add_argument("--overwrite", action="store_true", help="replace an earlier generated network in --out")
+    s.set_defaults(func=cmd_network)
 
     s = sub.add_parser("verify", help="check a proof bundle against any node (no data directory needed)",
                        parents=[out])

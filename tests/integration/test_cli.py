@@ -120,3 +120,14 @@ def test_wrong_chain_id_is_refused(tmp_path) -> None:
         _one_line_error(other.cli("status", check=False), r"reports chain id 4242, expected 777")
     finally:
         first.stop()
+
+
+def test_network_besu_generates_a_network_for_the_alliance(product: Product, tmp_path) -> None:
+    out = tmp_path / "besu"
+    result = json.loads(product.cli("network", "besu", "--out", str(out), "--chain-id", "2024", "--json").stdout)
+    assert result["validators"] == 14 and result["fault_tolerance"] == 4
+    assert (out / "genesis.json").exists() and len(list((out / "nodes").iterdir())) == 14
+    _one_line_error(product.cli("network", "besu", "--out", str(out), "--chain-id", "2024", check=False),
+                    r"not empty|exists|overwrite")
+    _one_line_error(product.cli("network", "besu", "--out", str(tmp_path / "b"), "--chain-id", "0", check=False),
+                    r"chain id")
