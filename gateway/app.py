@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gateway import errors
+from gateway import errors, metrics
 from gateway.context import GatewayContext
 from gateway.routers import alliance, auth, documents, licences, pages, status
 
@@ -14,11 +14,12 @@ def create_app(context: GatewayContext) -> FastAPI:
         title="Alliance Ledger gateway",
         version="0.1.0",
         description="Permissioned ledger of a district's 14-department enterprise-service alliance: "
-        "electronic licences and subsidy fund tracing. Every endpoint but /health needs a bearer token "
-        "from POST /auth/login.",
+        "electronic licences and subsidy fund tracing. Every endpoint needs a bearer token "
+        "from POST /auth/login, except /health and the public verification endpoints and pages.",
     )
     app.state.context = context
     errors.install(app)
+    app.state.metrics = metrics.install(app, context)
     app.include_router(status.router)
     app.include_router(auth.router)
     app.include_router(alliance.router)

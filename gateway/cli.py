@@ -136,6 +136,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         recovered = context.batcher.recover()
         if recovered:
             log.info("anchored %d batches sealed before the last stop", len(recovered))
+        from gateway.services.licences import settle_pending
+
+        settle_pending(context)
+        context.batcher.tasks.append(lambda: settle_pending(context))
         context.batcher.start()
         app = create_app(context)
         host = args.host or settings.gateway.host
@@ -276,6 +280,30 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- backup
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from gateway.backup import create_backup
+
+    manifest = create_backup(_settings(args), Path(args.out))
+    _print({"archive": str(Path(args.out).resolve()), "files": len(manifest["files"]),
+            "database": manifest["database"]}, args.json)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from gateway.backup import BackupError, restore_backup
+
+    target = Path(args.data_dir or DEFAULT_DATA_DIR).resolve()
+    try:
+        manifest = restore_backup(Path(args.archive), target)
+    except BackupError as exc:
+        raise CLIError(str(exc)) from None
+    _print({"restored": str(target), "files": len(manifest["files"]), "created_at": manifest["created_at"],
+            "next": "alliance up (the journal resubmits whatever the node state lacks)"}, args.json)
+    return 0
+
+
 # ---------------------------------------------------------------------------- network
 
 def cmd_network(args: argparse.Namespace) -> int:
@@ -396,6 +424,15 @@ def build_parser() -> argparse.ArgumentParser:
     jsub = s.add_subparsers(dest="journal_cmd", required=True)
     jsub.add_parser("reconcile", help="resubmit journaled transactions the chain is missing", parents=[out])
     s.set_defaults(func=cmd_journal)
+
+    s = sub.add_parser("backup", help="archive the data directory (SQLite copied consistently while running)",
+                       parents=[out])
+    s.add_argument("--out", required=True, help="archive to write (.tar.gz)")
+    s.set_defaults(func=cmd_backup)
+    s = sub.add_parser("restore", help="restore an archive into a new --data-dir, checking every digest",
+                       parents=[out])
+    s.add_argument("archive")
+    s.set_defaults(func=cmd_restore)
 
     s = sub.add_parser("network", help="generate deployment files for a multi-machine network")
     nsub = s.add_subparsers(dest="network_cmd", required=True)

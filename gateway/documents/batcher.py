@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from chain.db import transaction
 from chain.errors import ChainError, ContractRevert
+from chain.keystore import KeystoreError
 from chain.ledger import Ledger
 from gateway.documents.merkle import MerkleTree
 from gateway.models import AnchorBatch, Document
@@ -44,6 +45,8 @@ class Batcher:
         self._thread: threading.Thread | None = None
         self._seal_lock = threading.Lock()
         self.last_error: str | None = None
+        # other housekeeping run on each tick of the background loop (e.g. settling pending licences)
+        self.tasks: list[Callable[[], object]] = []
 
     # ------------------------------------------------------------------ sealing
 
@@ -139,12 +142,23 @@ class Batcher:
         return anchored
 
     def recover(self) -> list[int]:
-        """Anchor batches that were sealed but not confirmed before the process stopped."""
+        """Anchor batches that were sealed but not confirmed before the process stopped; return those anchored.
+
+        A batch that cannot be anchored (no key of its department here, a contract refusal) keeps its error
+        and is tried again next time; it does not hold up the others. A node that does not answer does."""
         with self.sessions() as s:
             ids = list(s.scalars(select(AnchorBatch.id).where(AnchorBatch.status == SEALED).order_by(AnchorBatch.id)))
+        anchored = []
         for batch_id in ids:
-            self.anchor(batch_id)
-        return ids
+            try:
+                self.anchor(batch_id)
+            except (KeystoreError, ContractRevert) as exc:
+                log.warning("batch %s not anchored: %s", batch_id, exc)
+                self.last_error = f"batch {batch_id}: {exc}"[:500]
+                self._fail(batch_id, str(exc))
+                continue
+            anchored.append(batch_id)
+        return anchored
 
     # ------------------------------------------------------------------ background loop
 
@@ -168,6 +182,8 @@ class Batcher:
             try:
                 self.recover()
                 self.flush(force=False)
+                for task in self.tasks:
+                    task()
                 self.last_error = None
             except (ChainError, Exception) as exc:  # node restarting: retry on the next tick
                 self.last_error = f"{type(exc).__name__}: {exc}"[:500]

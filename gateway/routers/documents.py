@@ -8,7 +8,8 @@ import re
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import Response
 
-from gateway.context import GatewayContext
+from chain.keystore import KeystoreError
+from gateway.context import GatewayContext, department_signer
 from gateway.deps import Caller, current_caller, get_context
 from gateway.documents.vault import VaultError
 from gateway.errors import APIError
@@ -31,9 +32,18 @@ def _digest(sha256: str) -> str:
 
 
 def _uploader(ctx: GatewayContext, caller: Caller) -> tuple[str, str]:
+    """(department whose batch anchors the document, uploader). A department that cannot anchor (no
+    ISSUER/OPERATOR key held here, e.g. finance or the discipline commission) has its uploads anchored by
+    the service department, as an enterprise's are; otherwise its batch could never be sent and would
+    stall the batcher."""
     if caller.kind == "enterprise":
         return ctx.settings.gateway.service_department, caller.subject
-    return caller.department or "", caller.subject
+    department = caller.department or ""
+    try:
+        department_signer(ctx.ledger, department)
+    except KeystoreError:
+        department = ctx.settings.gateway.service_department
+    return department, caller.subject
 
 
 def _may_read(ctx: GatewayContext, caller: Caller, sha256: str) -> None:

@@ -165,14 +165,14 @@ def get_document(licence_id: str, caller: Caller = Depends(current_caller),
 
 
 @router.get("/licences/{licence_id}/vc", summary="The licence as a W3C Verifiable Credential 2.0")
-def get_vc(licence_id: str, caller: Caller = Depends(current_caller),
+def get_vc(licence_id: str, request: Request, caller: Caller = Depends(current_caller),
            ctx: GatewayContext = Depends(get_context)) -> dict:
     try:
         row = svc.get(ctx, _lid(licence_id))
     except svc.LicenceError as exc:
         raise _error(exc) from None
     _may_read(ctx, caller, row)
-    return svc.verifiable_credential(ctx, row)
+    return svc.verifiable_credential(ctx, row, str(request.base_url))
 
 
 @router.get("/licences/{licence_id}/status", summary="Public: the licence's status as the chain records it")

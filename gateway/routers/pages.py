@@ -25,7 +25,8 @@ LABELS = {"VALID": "有效 VALID", "INVALID": "无效 INVALID", "ERROR": "无法
 
 
 def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(status_code=status_code, content=f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+    return HTMLResponse(status_code=status_code,
+                        content=f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
 <style>{STYLE}</style></head><body>{body}</body></html>""")
 
@@ -101,7 +102,7 @@ def verify_form(licence_type: str | None = None, number: str | None = None,
     try:
         row = svc.find(ctx, licence_type, number)
     except svc.LicenceError as exc:
-        return _page("核验 Verify", head + f"<p class='s-INVALID'>{html.escape(str(exc))}</p>" + FORM)
+        return _page("核验 Verify", head + f"<p class='s-INVALID'>{html.escape(str(exc))}</p>" + FORM, exc.status)
     result = svc.verify_document(ctx, svc.document(row))
     return _page("核验 Verify", head + _verdict_html(result, f"/v/{row.id}/bundle") + FORM)
 

@@ -20,13 +20,14 @@ from sqlalchemy import select
 
 from chain.db import transaction
 from chain.roles import code_to_bytes32
-from chain.transactions import TxResult
+from chain.errors import TransactionPending
 from gateway.context import GatewayContext
 from gateway.documents import openattestation as oa
 from gateway.models import Licence
 from gateway.verification.licences import Contracts, record_consistency, verify_licence
 
 CST = timezone(timedelta(hours=8))
+PENDING = "pending"  # written, transaction journaled but not yet confirmed
 USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 FIELD_NAME = re.compile(r"^[a-z][A-Za-z0-9]{0,39}$")
 RESERVED = {"issuers", "id", "licenceType", "licenceTypeName", "number", "holderUscc", "holderName",
@@ -139,9 +140,10 @@ def _item(ctx: GatewayContext, draft: LicenceDraft, target_hash: str) -> tuple:
 
 
 def _store_rows(ctx: GatewayContext, drafts: list[LicenceDraft], wrapped: list[dict], department: str,
-                result: TxResult, supersedes: str | None = None) -> list[Licence]:
-    block = ctx.ledger.chain.w3.eth.get_block(result.block_number)
-    rows = []
+                supersedes: str | None = None) -> list[str]:
+    """Write the licences as ``pending`` BEFORE their transaction is sent: the salted documents must
+    survive a transaction that is journaled but not yet confirmed (see ``settle_pending``)."""
+    ids = []
     with transaction(ctx.sessions) as s:
         for draft, doc in zip(drafts, wrapped):
             start, end = validity(draft)
@@ -151,11 +153,68 @@ def _store_rows(ctx: GatewayContext, drafts: list[LicenceDraft], wrapped: list[d
                           wrapped=json.dumps(doc, ensure_ascii=False),
                           target_hash="0x" + doc["signature"]["targetHash"],
                           merkle_root="0x" + doc["signature"]["merkleRoot"], valid_from=start, valid_until=end,
-                          status="valid", supersedes=supersedes, tx_hash=result.tx_hash,
-                          block_number=result.block_number, issued_at=block["timestamp"])
+                          status=PENDING, supersedes=supersedes, tx_hash="", block_number=0, issued_at=0)
             s.add(row)
-            rows.append(row)
-    return rows
+            ids.append(row.id)
+    return ids
+
+
+def _confirm_rows(ctx: GatewayContext, ids: list[str], tx_hash: str, block_number: int) -> list[Licence]:
+    timestamp = ctx.ledger.chain.w3.eth.get_block(block_number)["timestamp"]
+    with transaction(ctx.sessions) as s:
+        for lid in ids:
+            row = s.get(Licence, lid)
+            row.status, row.tx_hash, row.block_number, row.issued_at = "valid", tx_hash, block_number, timestamp
+    with ctx.sessions() as s:
+        return [s.get(Licence, lid) for lid in ids]
+
+
+def _drop_rows(ctx: GatewayContext, ids: list[str]) -> None:
+    with transaction(ctx.sessions) as s:
+        for lid in ids:
+            row = s.get(Licence, lid)
+            if row is not None and row.status == PENDING:
+                s.delete(row)
+
+
+def _send_with_rows(ctx: GatewayContext, account: LocalAccount, fn, purpose: str, ids: list[str]) -> list[Licence]:
+    """Send the transaction for rows written as pending: confirm them, or remove them if it was refused.
+    If it is journaled but unconfirmed, they stay pending and ``settle_pending`` finishes them."""
+    try:
+        result = ctx.ledger.txm.transact(account, fn, purpose)
+    except TransactionPending:
+        raise
+    except BaseException:
+        _drop_rows(ctx, ids)
+        raise
+    return _confirm_rows(ctx, ids, result.tx_hash, result.block_number)
+
+
+def settle_pending(ctx: GatewayContext) -> int:
+    """Confirm pending licences whose transaction has since been mined (after a node restart), and drop
+    those whose transaction never reached the journal's chain. Returns how many were confirmed."""
+    from chain.journal import MINED, OPEN_STATUSES, JournalEntry
+
+    with ctx.sessions() as s:
+        pending = list(s.scalars(select(Licence).where(Licence.status == PENDING)))
+    confirmed = 0
+    for row in pending:
+        purpose = _purpose(row.merkle_root)
+        with ctx.sessions() as s:
+            entries = list(s.scalars(select(JournalEntry).where(JournalEntry.purpose == purpose)))
+        mined = [e for e in entries if e.status == MINED]
+        if mined:
+            _confirm_rows(ctx, [row.id], mined[0].tx_hash, mined[0].block_number)
+            if row.supersedes:
+                _mark_superseded(ctx, row.supersedes, row.id)
+            confirmed += 1
+        elif not any(e.status in OPEN_STATUSES for e in entries):
+            _drop_rows(ctx, [row.id])
+    return confirmed
+
+
+def _purpose(merkle_root: str) -> str:
+    return f"licences batch {merkle_root}"
 
 
 def issue(ctx: GatewayContext, account: LocalAccount, department: str, drafts: list[LicenceDraft]) -> list[Licence]:
@@ -189,8 +248,8 @@ def issue(ctx: GatewayContext, account: LocalAccount, department: str, drafts: l
         _dry_run(ctx, account, fn)
     issued: list[Licence] = []
     for chunk, wrapped, fn in batches:
-        result = ctx.ledger.txm.transact(account, fn, f"issue {len(chunk)} licences ({chunk[0].licence_type})")
-        issued += _store_rows(ctx, chunk, wrapped, department, result)
+        ids = _store_rows(ctx, chunk, wrapped, department)
+        issued += _send_with_rows(ctx, account, fn, _purpose("0x" + wrapped[0]["signature"]["merkleRoot"]), ids)
     return issued
 
 
@@ -263,15 +322,18 @@ def renew(ctx: GatewayContext, account: LocalAccount, department: str, lid: str,
             raise LicenceError("licence_exists", f"already issued: {draft.number}", 409)
     wrapped = oa.wrap_documents([raw_document(ctx, draft, department, supersedes=lid)])
     root = bytes.fromhex(wrapped[0]["signature"]["merkleRoot"])
-    result = ctx.ledger.txm.transact(
-        account, _contract(ctx).functions.renew(bytes.fromhex(lid[2:]), root,
-                                                _item(ctx, draft, wrapped[0]["signature"]["targetHash"])),
-        f"renew licence {lid}")
-    (row,) = _store_rows(ctx, [draft], wrapped, department, result, supersedes=lid)
-    with transaction(ctx.sessions) as s:
-        prior = s.get(Licence, lid)
-        prior.status, prior.superseded_by = "superseded", row.id
+    fn = _contract(ctx).functions.renew(bytes.fromhex(lid[2:]), root,
+                                        _item(ctx, draft, wrapped[0]["signature"]["targetHash"]))
+    ids = _store_rows(ctx, [draft], wrapped, department, supersedes=lid)
+    (row,) = _send_with_rows(ctx, account, fn, _purpose("0x" + root.hex()), ids)
+    _mark_superseded(ctx, lid, row.id)
     return row
+
+
+def _mark_superseded(ctx: GatewayContext, old_id: str, new_id: str) -> None:
+    with transaction(ctx.sessions) as s:
+        prior = s.get(Licence, old_id)
+        prior.status, prior.superseded_by = "superseded", new_id
 
 
 # ---------------------------------------------------------------------------- views
@@ -354,8 +416,9 @@ def presentation(ctx: GatewayContext, uscc: str, selections: dict[str, list[str]
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
-def verifiable_credential(ctx: GatewayContext, row: Licence) -> dict[str, Any]:
-    """The licence as a W3C Verifiable Credential 2.0; its status is read from the chain at the status URL."""
+def verifiable_credential(ctx: GatewayContext, row: Licence, base_url: str = "") -> dict[str, Any]:
+    """The licence as a W3C Verifiable Credential 2.0; its status is read from the chain at the status URL
+    (absolute under ``base_url``, the gateway's public address, as VC 2.0 wants URLs for ids)."""
     doc = document(row)
     data = oa.unsalt(doc)
     issued = datetime.fromtimestamp(row.issued_at, timezone.utc).isoformat().replace("+00:00", "Z")
@@ -367,8 +430,10 @@ def verifiable_credential(ctx: GatewayContext, row: Licence) -> dict[str, Any]:
                    "name": data.get("issuerDepartmentName")},
         "validFrom": datetime.fromtimestamp(row.valid_from, timezone.utc).isoformat().replace("+00:00", "Z"),
         "credentialSubject": {"id": f"urn:uscc:{row.holder_uscc}", "name": row.holder_name,
-                              **{k: v for k, v in data.items() if k not in ("issuers",)}},
-        "credentialStatus": {"id": f"/licences/{row.id}/status", "type": "AllianceLedgerLicenceStatus",
+                              # the subject's id is the enterprise; the licence's own id is the VC's id
+                              **{k: v for k, v in data.items() if k not in ("issuers", "id")}},
+        "credentialStatus": {"id": f"{base_url.rstrip('/')}/licences/{row.id}/status",
+                             "type": "AllianceLedgerLicenceStatus",
                              "statusPurpose": "revocation", "chainId": ctx.ledger.chain.chain_id,
                              "contract": _contract(ctx).address, "licenceId": row.id},
         "evidence": [{"type": "OpenAttestationV2", "targetHash": row.target_hash, "merkleRoot": row.merkle_root,

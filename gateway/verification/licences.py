@@ -128,6 +128,9 @@ def verify_licence(document: dict[str, Any], contracts: Contracts, now: int | No
 
 def record_consistency(db_row: Any, contracts: Contracts) -> Fragment:
     """The gateway's row must agree with the chain; a disagreement is a tamper finding."""
+    if db_row.status == "pending":
+        return Fragment("RecordConsistency", "RECORD_CONSISTENCY", "SKIPPED",
+                        "the gateway's record awaits confirmation of its transaction")
     try:
         record = call_struct(contracts.licences.functions.getLicence(_hex32(db_row.id)))
         code = contracts.licences.functions.statusOf(_hex32(db_row.id)).call()

@@ -49,3 +49,17 @@ def test_docs_and_openapi(gw: Gateway) -> None:
 def test_unknown_path_and_method(gw: Gateway) -> None:
     error_of(gw.client.get("/no/such/thing"), 404, "not_found")
     error_of(gw.client.delete("/health"), 405, "method_not_allowed")
+
+
+def test_metrics_for_operators(gw: Gateway) -> None:
+    gw.client.get("/status", headers=gw.admin("APPROVAL"))
+    response = gw.client.get("/metrics", headers=gw.admin("APPROVAL"))
+    assert response.status_code == 200, response.text
+    text = response.text
+    assert 'alliance_http_requests_total{method="GET",route="/status",status="200"}' in text
+    assert "alliance_journal_pending_transactions 0.0" in text
+    assert "alliance_anchor_queue_documents" in text and "alliance_indexer_lag_blocks" in text
+    assert "alliance_http_request_seconds_bucket" in text
+    # MARKET's admin has no operator role; no token at all is a 401
+    error_of(gw.client.get("/metrics", headers=gw.admin("MARKET")), 403, "missing_role")
+    error_of(gw.client.get("/metrics"), 401, "token_missing")
