@@ -1,13 +1,17 @@
-"""The alliance configuration file: departments, members, licence-type authorities, M of N."""
+"""The alliance configuration file: departments, members, licence-type authorities, data sources
+(一数一源: each data type's one authoritative department and its signature quorum), M of N."""
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chain.roles import to_mask
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ALLIANCE_FILE = Path(__file__).resolve().parent / "defaults" / "alliance.toml"
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
@@ -48,11 +52,24 @@ class LicenceTypeSpec:
 
 
 @dataclass(frozen=True)
+class DataSourceSpec:
+    """A data type's one authoritative source: attestations need ``quorum`` signatures of distinct
+    oracle members of department ``source``."""
+
+    code: str
+    source: str
+    quorum: int
+    name: str
+    name_en: str
+
+
+@dataclass(frozen=True)
 class AllianceSpec:
     threshold: int
     proposal_lifetime_days: int
     departments: tuple[DepartmentSpec, ...]
     licence_types: tuple[LicenceTypeSpec, ...] = field(default_factory=tuple)
+    data_sources: tuple[DataSourceSpec, ...] = field(default_factory=tuple)
 
     def department(self, code: str) -> DepartmentSpec:
         for d in self.departments:
@@ -152,4 +169,42 @@ def parse_alliance(data: dict, source: str = "alliance file") -> AllianceSpec:
                             issuers=issuers)
         )
     return AllianceSpec(threshold=threshold, proposal_lifetime_days=lifetime, departments=tuple(departments),
-                        licence_types=tuple(licence_types))
+                        licence_types=tuple(licence_types),
+                        data_sources=_data_sources(data.get("data_sources"), departments, source))
+
+
+_MAX_QUORUM = 255  # the contracts' uint8
+
+
+def _data_sources(raw_sources: object, departments: list[DepartmentSpec], source: str) -> tuple[DataSourceSpec, ...]:
+    """``[data_sources.<TYPE>]`` tables: ``source`` department, ``quorum``, ``name``, ``name_en``."""
+    if raw_sources is None:
+        return ()
+    if not isinstance(raw_sources, dict):
+        raise AllianceConfigError(f"{source}: data_sources must be tables ([data_sources.<TYPE>])")
+    by_code = {d.code: d for d in departments}
+    out: list[DataSourceSpec] = []
+    for code, raw in raw_sources.items():
+        where = f"{source}: data source {code}"
+        if not _CODE.match(code):
+            raise AllianceConfigError(f"{where}: code must be 1-32 of A-Z, 0-9, _ starting with a letter")
+        if not isinstance(raw, dict):
+            raise AllianceConfigError(f"{where} must be a table with source, quorum, name and name_en")
+        dept = by_code.get(str(raw.get("source", "")))
+        if dept is None:
+            raise AllianceConfigError(f"{where}: source must be one of the departments, not {raw.get('source')!r}")
+        if "oracle" not in dept.roles:
+            raise AllianceConfigError(f"{where}: source department {dept.code} does not hold the oracle role")
+        quorum = raw.get("quorum", 1)
+        if isinstance(quorum, bool) or not isinstance(quorum, int) or not 1 <= quorum <= _MAX_QUORUM:
+            raise AllianceConfigError(f"{where}: quorum must be an integer from 1 to {_MAX_QUORUM}")
+        oracles = sum(1 for m in dept.members if "oracle" in m.roles)
+        if quorum > oracles:
+            # allowed (members may be added by governance later), but nothing is accepted until then
+            log.warning("%s: quorum %d exceeds the %d oracle member(s) of %s; no attestation can be accepted "
+                        "until it has more", where, quorum, oracles, dept.code)
+        if not raw.get("name") or not raw.get("name_en"):
+            raise AllianceConfigError(f"{where}: name and name_en are required")
+        out.append(DataSourceSpec(code=code, source=dept.code, quorum=quorum, name=str(raw["name"]),
+                                  name_en=str(raw["name_en"])))
+    return tuple(out)

@@ -1,4 +1,5 @@
-"""One-time bootstrap of the alliance registry from the alliance file, then sealing it.
+"""One-time bootstrap of the alliance registry from the alliance file (departments, members,
+licence-type authorities, data sources, threshold), then sealing it.
 
 Idempotent: it reads what the chain already has and sends only what is missing, so an
 interrupted bootstrap is finished by running it again. Once sealed, only governance proposals
@@ -24,6 +25,7 @@ class BootstrapReport:
     departments: int = 0
     members: int = 0
     authorities: int = 0
+    data_sources: int = 0
     transactions: int = 0
 
 
@@ -58,6 +60,12 @@ def bootstrap_alliance(
                 send(f.bootstrapLicenceTypeAuthority(code_to_bytes32(lt.code), code_to_bytes32(issuer), True),
                      f"bootstrap authority {lt.code} -> {issuer}")
                 report.authorities += 1
+    for ds in spec.data_sources:
+        data_type, source = code_to_bytes32(ds.code), code_to_bytes32(ds.source)
+        if tuple(f.dataSourceOf(data_type).call()) != (source, ds.quorum):
+            send(f.bootstrapDataSource(data_type, source, ds.quorum),
+                 f"bootstrap data source {ds.code} -> {ds.source} (quorum {ds.quorum})")
+            report.data_sources += 1
     if f.threshold().call() != spec.threshold:
         send(f.bootstrapThreshold(spec.threshold), f"bootstrap threshold {spec.threshold}")
     send(f.sealBootstrap(), "seal bootstrap")

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from gateway import errors, metrics
 from gateway.context import GatewayContext
-from gateway.routers import alliance, auth, documents, licences, pages, status
+from gateway.routers import alliance, auth, documents, licences, oracle, pages, status
 
 
 def create_app(context: GatewayContext) -> FastAPI:
@@ -25,5 +25,6 @@ def create_app(context: GatewayContext) -> FastAPI:
     app.include_router(alliance.router)
     app.include_router(documents.router)
     app.include_router(licences.router)
+    app.include_router(oracle.router)
     app.include_router(pages.router)
     return app

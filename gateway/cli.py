@@ -280,6 +280,68 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- oracle
+
+def cmd_oracle(args: argparse.Namespace) -> int:
+    if args.oracle_cmd == "sample":
+        from oracle.sample import main as sample_main
+
+        argv = ["--enterprises", str(args.enterprises), "--out", args.out, "--anomalies", str(args.anomalies),
+                "--seed", str(args.seed)]
+        return sample_main(argv) or 0
+    from oracle import service
+
+    settings = _settings(args)
+    needs_keys = args.oracle_cmd in ("ingest", "watch")
+    passphrase = read_passphrase() if needs_keys else None
+    with open_runtime(settings, passphrase, keys=needs_keys) as rt:
+        if rt.ledger.manifest is None:
+            raise CLIError("not deployed: run `alliance up` or `alliance deploy` first")
+        if args.oracle_cmd == "facts":
+            _print(service.latest(rt.ledger, args.uscc), True)
+            return 0
+        from chain.keystore import unseal_secret
+
+        hmac_key = unseal_secret(settings.alliance_secret_file, passphrase)
+        if args.oracle_cmd == "ingest":
+            code = 0
+            for path in args.files:
+                try:
+                    report = service.ingest(rt.ledger, hmac_key, Path(path).read_bytes(), Path(path).name,
+                                            data_type=args.type, observed_at=args.observed_at)
+                except service.OracleError as exc:
+                    raise CLIError(f"{path}: {exc}") from None
+                _print(report.as_dict(), args.json)
+                code = code or (1 if report.errors else 0)
+            return code
+        return _watch(rt.ledger, hmac_key, Path(args.folder), args.interval)
+
+
+def _watch(ledger, hmac_key: bytes, folder: Path, interval: float) -> int:
+    """Ingest every file that appears in ``folder``; move it to done/ or failed/ with a report beside it."""
+    import time as _time
+
+    from oracle import service
+
+    if not folder.is_dir():
+        raise CLIError(f"no folder {folder}")
+    for sub in ("done", "failed"):
+        (folder / sub).mkdir(exist_ok=True)
+    print(f"watching {folder} every {interval}s (Ctrl-C to stop)", flush=True)
+    while True:
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+            try:
+                report = service.ingest(ledger, hmac_key, path.read_bytes(), path.name).as_dict()
+                target = folder / "done"
+            except service.OracleError as exc:
+                report, target = {"file": path.name, "error": {"code": exc.code, "message": str(exc)}}, folder / "failed"
+            path.replace(target / path.name)
+            (target / f"{path.name}.report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
+            print(json.dumps({k: report.get(k) for k in ("file", "attested", "unchanged", "bad_lines", "error")},
+                             ensure_ascii=False), flush=True)
+        _time.sleep(interval)
+
+
 # ---------------------------------------------------------------------------- backup
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -424,6 +486,26 @@ def build_parser() -> argparse.ArgumentParser:
     jsub = s.add_subparsers(dest="journal_cmd", required=True)
     jsub.add_parser("reconcile", help="resubmit journaled transactions the chain is missing", parents=[out])
     s.set_defaults(func=cmd_journal)
+
+    s = sub.add_parser("oracle", help="attest off-chain facts from their source departments")
+    osub = s.add_subparsers(dest="oracle_cmd", required=True)
+    o = osub.add_parser("ingest", help="attest the good lines of source files (bad lines are reported)",
+                        parents=[out])
+    o.add_argument("files", nargs="+")
+    o.add_argument("--type", choices=["ENTERPRISE_REGISTRY", "TAX_SUMMARY", "SOCIAL_INSURANCE", "BANK_RETURN"],
+                   help="data type (detected from the header when not given)")
+    o.add_argument("--observed-at", type=int, help="when the source observed the facts (unix seconds; default now)")
+    o = osub.add_parser("watch", help="ingest files dropped into a folder", parents=[out])
+    o.add_argument("folder")
+    o.add_argument("--interval", type=float, default=2.0)
+    o = osub.add_parser("facts", help="latest attested facts of an enterprise with provenance", parents=[out])
+    o.add_argument("uscc")
+    o = osub.add_parser("sample", help="write realistic sample source files for a district", parents=[out])
+    o.add_argument("--out", required=True)
+    o.add_argument("--enterprises", type=int, default=3000)
+    o.add_argument("--anomalies", type=float, default=0.1)
+    o.add_argument("--seed", type=int, default=7)
+    s.set_defaults(func=cmd_oracle)
 
     s = sub.add_parser("backup", help="archive the data directory (SQLite copied consistently while running)",
                        parents=[out])

@@ -17,6 +17,8 @@ is offered by :func:`org_code_valid` but not enforced: codes issued to individua
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 VALUES = {ch: i for i, ch in enumerate(ALPHABET)}
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -59,19 +61,27 @@ def normalise(text: str) -> str:
     return text.strip().upper()
 
 
+@lru_cache(maxsize=1 << 16)
+def _problem(code: str) -> str | None:
+    if len(code) != 18:
+        return f"a USCC has 18 characters, got {len(code)}"
+    bad = [ch for ch in code if ch not in VALUES]
+    if bad:
+        return f"character {bad[0]!r} is not allowed in a USCC"
+    if not code[2:8].isdigit():
+        return "positions 3-8 (administrative division code) must be digits"
+    expected = check_character(code[:17])
+    if code[17] != expected:
+        return f"check character is {code[17]!r}, expected {expected!r}"
+    return None
+
+
 def validate(text: str) -> str:
     """The normalised code, or :class:`InvalidUscc` naming the first problem found."""
     code = normalise(text)
-    if len(code) != 18:
-        raise InvalidUscc(f"a USCC has 18 characters, got {len(code)}")
-    bad = [ch for ch in code if ch not in VALUES]
-    if bad:
-        raise InvalidUscc(f"character {bad[0]!r} is not allowed in a USCC")
-    if not code[2:8].isdigit():
-        raise InvalidUscc("positions 3-8 (administrative division code) must be digits")
-    expected = check_character(code[:17])
-    if code[17] != expected:
-        raise InvalidUscc(f"check character is {code[17]!r}, expected {expected!r}")
+    problem = _problem(code)
+    if problem:
+        raise InvalidUscc(problem)
     return code
 
 

@@ -54,6 +54,13 @@ contract OracleHub is AllianceAccess {
         bool accepted;
     }
 
+    /// @dev A signer already checked against the registry in this transaction (batches are usually
+    ///      signed by the same few members).
+    struct SignerCache {
+        address signer;
+        bytes32 department;
+    }
+
     // ---------------------------------------------------------------- errors
     /// @notice `dataType` has no source department in the registry.
     error UnknownDataType(bytes32 dataType);
@@ -118,26 +125,15 @@ contract OracleHub is AllianceAccess {
     /// @dev secp256k1n / 2: larger s values are the malleable twins of valid signatures (EIP-2).
     uint256 private constant _HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
-    uint256 private immutable _cachedChainId;
-    bytes32 private immutable _cachedDomainSeparator;
-
     // ---------------------------------------------------------------- state
     mapping(bytes32 => Tally) private _tallies;
     mapping(bytes32 => mapping(uint32 => mapping(address => bool))) private _signed;
     mapping(bytes32 => mapping(bytes32 => StoredFact)) private _latest;
 
-    /// @dev A signer already checked against the registry in this transaction (batches are usually
-    ///      signed by the same few members).
-    struct SignerCache {
-        address signer;
-        bytes32 department;
-    }
-
     /// @param registry_ The alliance registry: roles, members' departments and data sources.
-    constructor(IAllianceRegistry registry_) AllianceAccess(registry_) {
-        _cachedChainId = block.chainid;
-        _cachedDomainSeparator = _buildDomainSeparator();
-    }
+    /// @dev No immutables (a cached domain separator would be one): the deployed code must equal the
+    ///      committed artifact's runtime code, which the deployment check compares by hash.
+    constructor(IAllianceRegistry registry_) AllianceAccess(registry_) {}
 
     // ---------------------------------------------------------------- writes
 
@@ -245,16 +241,12 @@ contract OracleHub is AllianceAccess {
         return signer;
     }
 
-    function _buildDomainSeparator() private view returns (bytes32) {
-        return keccak256(abi.encode(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH, block.chainid, address(this)));
-    }
-
     // ---------------------------------------------------------------- views
 
     /// @notice The EIP-712 domain separator: {name: "AllianceLedgerOracle", version: "1", chainId,
     ///         verifyingContract: this contract}.
     function domainSeparator() public view returns (bytes32) {
-        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
+        return keccak256(abi.encode(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH, block.chainid, address(this)));
     }
 
     /// @notice The EIP-712 digest the source members sign for `a` (lets off-chain code check its encoding).
@@ -278,21 +270,20 @@ contract OracleHub is AllianceAccess {
         return _tallies[digest].accepted;
     }
 
-    /// @notice Signatures collected for `digest` from its current source department (or, once accepted,
-    ///         those that accepted it).
+    /// @notice Signatures of `digest` collected so far (or that accepted it), from `signingDepartment`:
+    ///         the data type's source when they were given. When the source changes before the quorum is
+    ///         reached, the next submit discards them and counts only the new source's signatures.
     function signatureCount(bytes32 digest) external view returns (uint8) {
-        Tally storage t = _tallies[digest];
-        return _current(t) ? t.count : 0;
+        return _tallies[digest].count;
+    }
+
+    /// @notice The source department whose signatures `signatureCount` counts (0 = none yet).
+    function signingDepartment(bytes32 digest) external view returns (bytes32) {
+        return _tallies[digest].department;
     }
 
     /// @notice Whether `signer`'s signature of `digest` is among those `signatureCount` counts.
     function hasSigned(bytes32 digest, address signer) external view returns (bool) {
-        Tally storage t = _tallies[digest];
-        return _current(t) && _signed[digest][t.round][signer];
-    }
-
-    /// @dev Whether a tally's signatures still count: accepted, or collected for the data type's current source.
-    function _current(Tally storage t) private view returns (bool) {
-        return t.accepted || t.department != bytes32(0);
+        return _signed[digest][_tallies[digest].round][signer];
     }
 }

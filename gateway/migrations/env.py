@@ -8,6 +8,7 @@ from sqlalchemy import engine_from_config, pool
 import chain.indexer  # noqa: F401  (registers tables)
 import chain.journal  # noqa: F401
 import gateway.models  # noqa: F401
+import oracle.models  # noqa: F401
 from chain.db import Base
 
 config = context.config

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/alliance", tags=["alliance"])
 
 class ProposalRequest(BaseModel):
     action: Literal["AddDepartment", "RemoveDepartment", "SetDepartmentRoles", "AddMember", "RemoveMember",
-                    "SetMemberRoles", "SetLicenceTypeAuthority", "SetThreshold"]
+                    "SetMemberRoles", "SetLicenceTypeAuthority", "SetThreshold", "SetDataSource"]
     params: dict[str, Any] = Field(default_factory=dict,
                                    description="e.g. {account, department, roles} for AddMember")
 

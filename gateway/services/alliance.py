@@ -13,7 +13,7 @@ from chain.ledger import Ledger
 from chain.roles import bytes32_to_code, code_to_bytes32, to_mask, to_names
 
 ACTIONS = ("AddDepartment", "RemoveDepartment", "SetDepartmentRoles", "AddMember", "RemoveMember",
-           "SetMemberRoles", "SetLicenceTypeAuthority", "SetThreshold")
+           "SetMemberRoles", "SetLicenceTypeAuthority", "SetThreshold", "SetDataSource")
 STATUSES = ("none", "open", "executed", "cancelled")
 
 
@@ -64,7 +64,7 @@ def _require(params: dict[str, Any], *names: str) -> list[Any]:
     return [params[n] for n in names]
 
 
-_TEXT_PARAMS = ("account", "department", "code", "name", "name_en", "licence_type")
+_TEXT_PARAMS = ("account", "department", "code", "name", "name_en", "licence_type", "data_type")
 
 
 def encode_proposal(action: str, params: dict[str, Any]) -> tuple[int, bytes]:
@@ -104,11 +104,16 @@ def encode_proposal(action: str, params: dict[str, Any]) -> tuple[int, bytes]:
             if not isinstance(allowed, bool):
                 raise ProposalInputError("allowed must be true or false")
             data = encode(["bytes32", "bytes32", "bool"], [code_to_bytes32(lt), code_to_bytes32(dept), allowed])
-        else:
+        elif action == "SetThreshold":
             (threshold,) = _require(params, "threshold")
             if not isinstance(threshold, int) or isinstance(threshold, bool):
                 raise ProposalInputError("threshold must be an integer")
             data = encode(["uint256"], [threshold])
+        else:  # SetDataSource
+            data_type, dept, quorum = _require(params, "data_type", "department", "quorum")
+            if not isinstance(quorum, int) or isinstance(quorum, bool) or not 1 <= quorum <= 255:
+                raise ProposalInputError("quorum must be an integer from 1 to 255")
+            data = encode(["bytes32", "bytes32", "uint8"], [code_to_bytes32(data_type), code_to_bytes32(dept), quorum])
     except ProposalInputError:
         raise
     except (ValueError, TypeError) as exc:

@@ -1,6 +1,6 @@
 """Fixtures for the chain-layer tests: real anvil nodes with a deployed and bootstrapped alliance.
 
-Deploying and bootstrapping the default alliance (14 departments, 36 transactions) takes a
+Deploying and bootstrapping the default alliance (14 departments, 40 transactions) takes a
 couple of seconds, so it is done once per session into a *template* data directory (anvil state
 file, deployment manifest, SQLite journal). Each test gets its own copy of that directory and its
 own anvil process on a free port, so tests never share chain or journal state.

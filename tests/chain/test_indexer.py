@@ -19,7 +19,7 @@ pytestmark = requires_anvil
 
 SET_THRESHOLD = 7
 BOOTSTRAP_EVENTS = {"DepartmentAdded": 14, "MemberAdded": 14, "LicenceTypeAuthorityChanged": 6,
-                    "ThresholdChanged": 1, "BootstrapSealed": 1}
+                    "DataSourceChanged": 4, "ThresholdChanged": 1, "BootstrapSealed": 1}
 
 
 def propose_threshold(env: ChainEnv, keyring: Keyring, value: int, alias: str = "MARKET-admin"):

@@ -217,9 +217,11 @@ def bootstrap_registry(
     members: list[tuple[str, bytes, int]],
     authorities: list[tuple[bytes, bytes]],
     threshold: int,
+    data_sources: list[tuple[bytes, bytes, int]] = (),
 ):
     """A sealed AllianceRegistry with the given departments (code, name, nameEn, roles), members
-    (account, department, roles) and licence-type authorities (licenceType, department)."""
+    (account, department, roles), licence-type authorities (licenceType, department) and data
+    sources (dataType, department, quorum)."""
     reg = deploy_registry(w3, admin)
     for dept_code, name, name_en, dept_roles in departments:
         send(reg.functions.bootstrapDepartment(dept_code, name, name_en, dept_roles), admin)
@@ -227,6 +229,8 @@ def bootstrap_registry(
         send(reg.functions.bootstrapMember(account, dept_code, member_roles), admin)
     for licence_type, dept_code in authorities:
         send(reg.functions.bootstrapLicenceTypeAuthority(licence_type, dept_code, True), admin)
+    for data_type, dept_code, quorum in data_sources:
+        send(reg.functions.bootstrapDataSource(data_type, dept_code, quorum), admin)
     send(reg.functions.bootstrapThreshold(threshold), admin)
     send(reg.functions.sealBootstrap(), admin)
     return reg

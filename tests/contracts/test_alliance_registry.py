@@ -46,6 +46,7 @@ class Action(IntEnum):
     SetMemberRoles = 5
     SetLicenceTypeAuthority = 6
     SetThreshold = 7
+    SetDataSource = 8
 
 
 class Status(IntEnum):
@@ -90,10 +91,16 @@ def set_threshold(threshold: int) -> bytes:
     return encode(["uint256"], [threshold])
 
 
+def set_data_source(data_type: bytes, dept: bytes, quorum: int) -> bytes:
+    return encode(["bytes32", "bytes32", "uint8"], [data_type, dept, quorum])
+
+
 NEW_ACCOUNT = to_checksum_address("0x00000000000000000000000000000000000a11ce")
 ZERO_ACCOUNT = "0x" + "0" * 40
 PARKS = code("PARKS")
 DRUGS = code("DRUG_RETAIL")
+TAX_SUMMARY = code("TAX_SUMMARY")
+HEALTH_RECORD = code("HEALTH_RECORD")
 
 
 def event(contract, name: str, receipt) -> list:
@@ -245,12 +252,14 @@ def bootstrap_calls(reg, roles):
         "bootstrapMember": f.bootstrapMember(roles["spare"], MARKET, GOVERNOR),
         "bootstrapLicenceTypeAuthority": f.bootstrapLicenceTypeAuthority(DRUGS, MARKET, True),
         "bootstrapThreshold": f.bootstrapThreshold(1),
+        "bootstrapDataSource": f.bootstrapDataSource(TAX_SUMMARY, MARKET, 1),
         "sealBootstrap": f.sealBootstrap(),
     }
 
 
 BOOTSTRAP_FUNCTIONS = [
-    "bootstrapDepartment", "bootstrapMember", "bootstrapLicenceTypeAuthority", "bootstrapThreshold", "sealBootstrap"
+    "bootstrapDepartment", "bootstrapMember", "bootstrapLicenceTypeAuthority", "bootstrapThreshold",
+    "bootstrapDataSource", "sealBootstrap",
 ]
 
 
@@ -262,7 +271,7 @@ def test_every_bootstrap_function_reverts_after_seal(registry, roles, name):
 @pytest.mark.parametrize("name", BOOTSTRAP_FUNCTIONS)
 def test_every_bootstrap_function_refuses_a_non_admin(fresh, registry, roles, name):
     admin = roles["admin"]
-    send(fresh.functions.bootstrapDepartment(MARKET, "市场", "Market", GOVERNOR), admin)
+    send(fresh.functions.bootstrapDepartment(MARKET, "市场", "Market", GOVERNOR | ORACLE), admin)
     send(fresh.functions.bootstrapThreshold(1), admin)
     for caller in (roles["outsider"], roles["gov_market"]):
         assert_reverts(bootstrap_calls(fresh, roles)[name], "NotBootstrapAdmin", caller, sender=caller)
@@ -699,6 +708,119 @@ def test_malformed_proposal_data_is_refused(registry, roles):
     with pytest.raises(TransactionFailed):
         registry.functions.propose(Action.AddMember, b"\x01\x02").call({"from": roles["gov_market"]})
     assert registry.functions.proposalCount().call() == 0
+
+
+# ================================================================ data sources (一数一源)
+
+
+def test_bootstrap_data_source(fresh, roles):
+    admin, f = roles["admin"], fresh.functions
+    send(f.bootstrapDepartment(MARKET, "市场", "Market", GOVERNOR | ISSUER), admin)
+    send(f.bootstrapDepartment(TAX, "税务", "Taxation", GOVERNOR | ORACLE), admin)
+    assert f.dataSourceOf(TAX_SUMMARY).call() == [bytes(32), 0]
+    assert f.dataTypes().call() == []
+    r = send(f.bootstrapDataSource(TAX_SUMMARY, TAX, 1), admin)
+    assert dict(only_event(fresh, "DataSourceChanged", r)) == {"dataType": TAX_SUMMARY, "department": TAX, "quorum": 1}
+    assert f.dataSourceOf(TAX_SUMMARY).call() == [TAX, 1]
+    # rebinding during the bootstrap; a quorum above the member count is allowed (TAX has no member yet)
+    r = send(f.bootstrapDataSource(TAX_SUMMARY, TAX, 3), admin)
+    assert only_event(fresh, "DataSourceChanged", r)["quorum"] == 3
+    assert f.dataTypes().call() == [TAX_SUMMARY]  # listed once
+    # refusals
+    assert_reverts(f.bootstrapDataSource(TAX_SUMMARY, TAX, 3), "DataSourceUnchanged", TAX_SUMMARY, TAX, 3,
+                   sender=admin)
+    assert_reverts(f.bootstrapDataSource(TAX_SUMMARY, TAX, 0), "InvalidQuorum", 0, sender=admin)
+    assert_reverts(f.bootstrapDataSource(bytes(32), TAX, 1), "EmptyCode", sender=admin)
+    assert_reverts(f.bootstrapDataSource(TAX_SUMMARY, HEALTH, 1), "UnknownDepartment", HEALTH, sender=admin)
+    assert_reverts(f.bootstrapDataSource(TAX_SUMMARY, bytes(32), 1), "UnknownDepartment", bytes(32), sender=admin)
+    assert_reverts(
+        f.bootstrapDataSource(TAX_SUMMARY, MARKET, 1), "RolesNotHeldByDepartment", MARKET, ORACLE, GOVERNOR | ISSUER,
+        sender=admin,
+    )
+    for caller in (roles["outsider"], roles["gov_market"]):
+        assert_reverts(f.bootstrapDataSource(HEALTH_RECORD, TAX, 1), "NotBootstrapAdmin", caller, sender=caller)
+    assert f.dataSourceOf(TAX_SUMMARY).call() == [TAX, 3]
+
+
+def test_set_data_source_by_governance(registry, roles, gov):
+    f = registry.functions
+    r = gov.pass_(Action.SetDataSource, set_data_source(HEALTH_RECORD, HEALTH, 2))
+    assert dict(only_event(registry, "DataSourceChanged", r)) == {
+        "dataType": HEALTH_RECORD, "department": HEALTH, "quorum": 2
+    }
+    assert f.dataSourceOf(HEALTH_RECORD).call() == [HEALTH, 2]
+    assert f.dataTypes().call() == [HEALTH_RECORD]
+    # the quorum changes (HEALTH has one member: allowed, nothing is accepted until it grows)
+    r = gov.pass_(Action.SetDataSource, set_data_source(HEALTH_RECORD, HEALTH, 1))
+    assert only_event(registry, "DataSourceChanged", r)["quorum"] == 1
+    assert f.dataSourceOf(HEALTH_RECORD).call() == [HEALTH, 1]
+    # the data type moves to another source once TAX may hold the oracle role
+    gov.pass_(Action.SetDepartmentRoles, set_department_roles(TAX, GOVERNOR | FINANCE | POLICY | ORACLE))
+    r = gov.pass_(Action.SetDataSource, set_data_source(HEALTH_RECORD, TAX, 1))
+    assert only_event(registry, "DataSourceChanged", r)["department"] == TAX
+    assert f.dataSourceOf(HEALTH_RECORD).call() == [TAX, 1]
+    assert f.dataTypes().call() == [HEALTH_RECORD]
+
+
+@pytest.mark.parametrize(
+    "data, error, args",
+    [
+        (set_data_source(HEALTH_RECORD, HEALTH, 0), "InvalidQuorum", (0,)),
+        (set_data_source(bytes(32), HEALTH, 1), "EmptyCode", ()),
+        (set_data_source(HEALTH_RECORD, PARKS, 1), "UnknownDepartment", (PARKS,)),
+        (set_data_source(HEALTH_RECORD, bytes(32), 1), "UnknownDepartment", (bytes(32),)),
+        (set_data_source(HEALTH_RECORD, TAX, 1), "RolesNotHeldByDepartment", (TAX, ORACLE, GOVERNOR | FINANCE | POLICY)),
+    ],
+)
+def test_invalid_data_source_proposals_are_refused(registry, roles, data, error, args):
+    assert_reverts(registry.functions.propose(Action.SetDataSource, data), error, *args, sender=roles["gov_health"])
+    assert registry.functions.proposalCount().call() == 0
+
+
+def test_unchanged_data_source_is_refused_and_only_governors_propose(registry, roles, gov):
+    f = registry.functions
+    gov.pass_(Action.SetDataSource, set_data_source(HEALTH_RECORD, HEALTH, 1))
+    assert_reverts(
+        f.propose(Action.SetDataSource, set_data_source(HEALTH_RECORD, HEALTH, 1)), "DataSourceUnchanged",
+        HEALTH_RECORD, HEALTH, 1, sender=roles["gov_tax"],
+    )
+    for caller in (roles["outsider"], roles["issuer_market"], roles["admin"]):
+        assert_reverts(
+            f.propose(Action.SetDataSource, set_data_source(HEALTH_RECORD, HEALTH, 2)), "NotGovernor", caller,
+            sender=caller,
+        )
+    assert_reverts(f.bootstrapDataSource(HEALTH_RECORD, HEALTH, 2), "BootstrapAlreadySealed", sender=roles["admin"])
+    assert f.dataSourceOf(HEALTH_RECORD).call() == [HEALTH, 1]
+
+
+def test_a_data_source_proposal_checks_again_when_it_executes(registry, roles, gov):
+    """Proposed while valid, executed after the department lost the oracle role: refused then."""
+    pid, _ = gov.propose(Action.SetDataSource, set_data_source(HEALTH_RECORD, HEALTH, 1))
+    gov.pass_(Action.SetDepartmentRoles, set_department_roles(HEALTH, GOVERNOR | ISSUER))
+    gov.approve(pid, roles["gov_health"])
+    assert_reverts(
+        registry.functions.approve(pid), "RolesNotHeldByDepartment", HEALTH, ORACLE, GOVERNOR | ISSUER,
+        sender=roles["gov_tax"],
+    )
+    assert registry.functions.dataSourceOf(HEALTH_RECORD).call() == [bytes(32), 0]
+
+
+def test_removing_a_department_unbinds_its_data_sources(registry, roles, gov):
+    f = registry.functions
+    gov.pass_(Action.SetDataSource, set_data_source(HEALTH_RECORD, HEALTH, 1))
+    gov.pass_(Action.SetDepartmentRoles, set_department_roles(TRANSPORT, GOVERNOR | ISSUER | ORACLE))
+    gov.pass_(Action.SetDataSource, set_data_source(DRUGS, TRANSPORT, 2))
+    gov.pass_(Action.RemoveMember, remove_member(roles["gov_transport"]))
+    r = gov.pass_(Action.RemoveDepartment, remove_department(TRANSPORT))
+    assert dict(only_event(registry, "DataSourceChanged", r)) == {"dataType": DRUGS, "department": bytes(32), "quorum": 0}
+    assert f.dataSourceOf(DRUGS).call() == [bytes(32), 0]
+    assert f.dataSourceOf(HEALTH_RECORD).call() == [HEALTH, 1]  # other departments' bindings stay
+    assert f.dataTypes().call() == [HEALTH_RECORD, DRUGS]  # still listed
+    # re-adding the department does not restore the binding: governance binds it again
+    gov.pass_(Action.AddDepartment, add_department(TRANSPORT, "交通局", "Transport", GOVERNOR | ORACLE))
+    assert f.dataSourceOf(DRUGS).call() == [bytes(32), 0]
+    r = gov.pass_(Action.SetDataSource, set_data_source(DRUGS, TRANSPORT, 1))
+    assert f.dataSourceOf(DRUGS).call() == [TRANSPORT, 1]
 
 
 # ================================================================ views

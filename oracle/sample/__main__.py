@@ -1,0 +1,7 @@
+"""``python -m oracle.sample``: see :mod:`oracle.sample`."""
+
+import sys
+
+from oracle.sample import main
+
+sys.exit(main())
