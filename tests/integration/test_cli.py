@@ -131,3 +131,21 @@ def test_network_besu_generates_a_network_for_the_alliance(product: Product, tmp
                     r"not empty|exists|overwrite")
     _one_line_error(product.cli("network", "besu", "--out", str(tmp_path / "b"), "--chain-id", "0", check=False),
                     r"chain id")
+
+
+def test_oracle_sample_ingest_and_facts_through_the_cli(product: Product, tmp_path) -> None:
+    sample = tmp_path / "sample"
+    product.cli("oracle", "sample", "--out", str(sample), "--enterprises", "20", "--seed", "5")
+    product.up()
+    report = json.loads(product.cli("oracle", "ingest", str(sample / "registry.csv"), "--json").stdout)
+    assert report["data_type"] == "ENTERPRISE_REGISTRY" and report["attested"] == report["good_lines"] == 20
+    again = json.loads(product.cli("oracle", "ingest", str(sample / "registry.csv"), "--json").stdout)
+    assert again["attested"] == 0 and again["unchanged"] == 20
+    import csv as _csv
+
+    uscc = next(_csv.DictReader(open(sample / "registry.csv", encoding="utf-8-sig")))["uscc"]
+    facts = json.loads(product.cli("oracle", "facts", uscc).stdout)["facts"]
+    assert facts[0]["provenance"]["source_department"] == "MARKET" and facts[0]["accepted_on_chain"] is True
+    bad = tmp_path / "bad.csv"
+    bad.write_text("nothing,we,know\n1,2,3\n")
+    _one_line_error(product.cli("oracle", "ingest", str(bad), check=False), r"bad\.csv: .*")
