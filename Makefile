@@ -27,9 +27,9 @@ up: setup
 	@test -f "$(DATA)/config.toml" || $(BIN)/alliance --data-dir "$(DATA)" init
 	$(BIN)/alliance --data-dir "$(DATA)" up
 
-## Run the whole test suite. pytest's exit 5 (no tests collected) is a failure.
+## Run the whole test suite on both cores. pytest's exit 5 (no tests collected) is a failure.
 test: setup
-	@set +e; $(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@set +e; $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 ## Rebuild contracts/build from contracts/src (needs the npm solc package: make setup).
