@@ -13,8 +13,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chain.errors import ChainError, ContractRevert, NodeUnavailable, TransactionPending
 from gateway.auth.tokens import TokenError
+from gateway.documents.vault import VaultError
 
 log = logging.getLogger(__name__)
+VAULT_STATUS = {"document_not_found": 404, "document_pending": 409, "document_too_large": 413,
+                "document_empty": 422, "document_corrupt": 500}
 
 
 class APIError(Exception):
@@ -34,6 +37,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def _api(_: Request, exc: APIError) -> JSONResponse:
         return JSONResponse(_body(exc.code, exc.message, **exc.details), status_code=exc.status)
+
+    @app.exception_handler(VaultError)
+    async def _vault(_: Request, exc: VaultError) -> JSONResponse:
+        return JSONResponse(_body(exc.code, str(exc)), status_code=VAULT_STATUS.get(exc.code, 400))
 
     @app.exception_handler(TokenError)
     async def _token(_: Request, exc: TokenError) -> JSONResponse:

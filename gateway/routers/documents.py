@@ -11,18 +11,11 @@ from fastapi.responses import Response
 from chain.keystore import KeystoreError
 from gateway.context import GatewayContext, department_signer
 from gateway.deps import Caller, current_caller, get_context
-from gateway.documents.vault import VaultError
 from gateway.errors import APIError
 from gateway.services import documents
 
 router = APIRouter(tags=["documents"])
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
-STATUS = {"document_not_found": 404, "document_pending": 409, "document_too_large": 413, "document_empty": 422,
-          "document_corrupt": 500}
-
-
-def _vault_error(exc: VaultError) -> APIError:
-    return APIError(STATUS.get(exc.code, 400), exc.code, str(exc))
 
 
 def _digest(sha256: str) -> str:
@@ -46,15 +39,6 @@ def _uploader(ctx: GatewayContext, caller: Caller) -> tuple[str, str]:
     return department, caller.subject
 
 
-def _may_read(ctx: GatewayContext, caller: Caller, sha256: str) -> None:
-    department, uploader = documents.owner_of(ctx, sha256)
-    if caller.subject == uploader or "inspector" in caller.roles:
-        return
-    if caller.kind == "member" and caller.department == department:
-        return
-    raise APIError(403, "not_document_owner", "only the uploading department, the uploader or an inspector may")
-
-
 async def _read_limited(upload: UploadFile, limit: int) -> bytes:
     data = await upload.read(limit + 1)
     if len(data) > limit:
@@ -67,11 +51,8 @@ async def upload(file: UploadFile = File(...), caller: Caller = Depends(current_
                  ctx: GatewayContext = Depends(get_context)) -> dict:
     content = await _read_limited(file, ctx.settings.documents.max_bytes)
     department, uploader = _uploader(ctx, caller)
-    try:
-        return documents.store(ctx, content, media_type=file.content_type or "application/octet-stream",
-                               filename=file.filename, department=department, uploaded_by=uploader)
-    except VaultError as exc:
-        raise _vault_error(exc) from None
+    return documents.store(ctx, content, media_type=file.content_type or "application/octet-stream",
+                           filename=file.filename, department=department, uploaded_by=uploader)
 
 
 @router.post("/documents/json", status_code=201, summary="Upload a JSON document (stored as canonical JSON)")
@@ -81,7 +62,8 @@ async def upload_json(request: Request, caller: Caller = Depends(current_caller)
         raise APIError(415, "not_json", "send the document with Content-Type: application/json")
     body = await request.body()
     if len(body) > ctx.settings.documents.max_bytes:
-        raise APIError(413, "document_too_large", f"document exceeds the limit of {ctx.settings.documents.max_bytes} bytes")
+        raise APIError(413, "document_too_large",
+                       f"document exceeds the limit of {ctx.settings.documents.max_bytes} bytes")
     try:
         value = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -89,45 +71,35 @@ async def upload_json(request: Request, caller: Caller = Depends(current_caller)
     if not isinstance(value, (dict, list)):
         raise APIError(422, "invalid_json", "a JSON document must be an object or an array")
     department, uploader = _uploader(ctx, caller)
-    try:
-        return documents.store(ctx, documents.canonical_json(value), media_type="application/json", filename=None,
-                               department=department, uploaded_by=uploader)
-    except VaultError as exc:
-        raise _vault_error(exc) from None
+    return documents.store(ctx, documents.canonical_json(value), media_type="application/json", filename=None,
+                           department=department, uploaded_by=uploader)
+
+
+def readable(sha256: str, caller: Caller = Depends(current_caller),
+             ctx: GatewayContext = Depends(get_context)) -> str:
+    """The path's digest, once the caller is the uploader, of the uploading department, or an inspector."""
+    sha256 = _digest(sha256)
+    department, uploader = documents.owner_of(ctx, sha256)
+    if caller.subject == uploader or "inspector" in caller.roles:
+        return sha256
+    if caller.kind == "member" and caller.department == department:
+        return sha256
+    raise APIError(403, "not_document_owner", "only the uploading department, the uploader or an inspector may")
 
 
 @router.get("/documents/{sha256}", summary="Receipt: digests, leaf, and once anchored its proof, root, tx, block")
-def get_receipt(sha256: str, caller: Caller = Depends(current_caller),
-                ctx: GatewayContext = Depends(get_context)) -> dict:
-    sha256 = _digest(sha256)
-    try:
-        _may_read(ctx, caller, sha256)
-        return documents.receipt(ctx, sha256)
-    except VaultError as exc:
-        raise _vault_error(exc) from None
+def get_receipt(sha256: str = Depends(readable), ctx: GatewayContext = Depends(get_context)) -> dict:
+    return documents.receipt(ctx, sha256)
 
 
 @router.get("/documents/{sha256}/content", summary="The decrypted document (uploader, its department, inspectors)")
-def get_content(sha256: str, caller: Caller = Depends(current_caller),
-                ctx: GatewayContext = Depends(get_context)) -> Response:
-    sha256 = _digest(sha256)
-    try:
-        _may_read(ctx, caller, sha256)
-        r = documents.receipt(ctx, sha256)
-        return Response(ctx.vault.get(sha256), media_type=r["media_type"])
-    except VaultError as exc:
-        raise _vault_error(exc) from None
+def get_content(sha256: str = Depends(readable), ctx: GatewayContext = Depends(get_context)) -> Response:
+    return Response(ctx.vault.get(sha256), media_type=documents.receipt(ctx, sha256)["media_type"])
 
 
 @router.get("/documents/{sha256}/bundle", summary="Proof bundle to check offline: alliance verify BUNDLE --rpc URL")
-def get_bundle(sha256: str, caller: Caller = Depends(current_caller),
-               ctx: GatewayContext = Depends(get_context)) -> dict:
-    sha256 = _digest(sha256)
-    try:
-        _may_read(ctx, caller, sha256)
-        return documents.bundle(ctx, sha256)
-    except VaultError as exc:
-        raise _vault_error(exc) from None
+def get_bundle(sha256: str = Depends(readable), ctx: GatewayContext = Depends(get_context)) -> dict:
+    return documents.bundle(ctx, sha256)
 
 
 @router.post("/verify/document", summary="Public: verify a file against the chain (no login)")

@@ -61,10 +61,21 @@ def _issuer_key(ctx: GatewayContext, caller: Caller):
         raise APIError(403, "key_not_held", f"this gateway does not hold the key of {caller.subject}") from None
 
 
-def _may_read(ctx: GatewayContext, caller: Caller, row) -> None:
+def load(ctx: GatewayContext, licence_id: str):
+    """The gateway's licence row for a path's licence id, or the API error saying why not."""
+    try:
+        return svc.get(ctx, _lid(licence_id))
+    except svc.LicenceError as exc:
+        raise _error(exc) from None
+
+
+def readable(licence_id: str, caller: Caller = Depends(current_caller),
+             ctx: GatewayContext = Depends(get_context)):
     """Members read every licence (verification is their job); an enterprise only its own."""
+    row = load(ctx, licence_id)
     if caller.kind == "enterprise" and caller.subject != row.holder_uscc:
         raise APIError(403, "not_holder", "an enterprise sees only its own licences")
+    return row
 
 
 # ---------------------------------------------------------------------------- issuing department
@@ -143,35 +154,17 @@ def search(licence_type: str | None = Query(None), number: str | None = Query(No
 
 
 @router.get("/licences/{licence_id}", summary="A licence with its status on chain")
-def get_licence(licence_id: str, caller: Caller = Depends(current_caller),
-                ctx: GatewayContext = Depends(get_context)) -> dict:
-    try:
-        row = svc.get(ctx, _lid(licence_id))
-    except svc.LicenceError as exc:
-        raise _error(exc) from None
-    _may_read(ctx, caller, row)
+def get_licence(row=Depends(readable), ctx: GatewayContext = Depends(get_context)) -> dict:
     return svc.summary(row, svc.chain_status(ctx, row.id))
 
 
 @router.get("/licences/{licence_id}/document", summary="The OpenAttestation v2 wrapped document")
-def get_document(licence_id: str, caller: Caller = Depends(current_caller),
-                 ctx: GatewayContext = Depends(get_context)) -> dict:
-    try:
-        row = svc.get(ctx, _lid(licence_id))
-    except svc.LicenceError as exc:
-        raise _error(exc) from None
-    _may_read(ctx, caller, row)
+def get_document(row=Depends(readable)) -> dict:
     return svc.document(row)
 
 
 @router.get("/licences/{licence_id}/vc", summary="The licence as a W3C Verifiable Credential 2.0")
-def get_vc(licence_id: str, request: Request, caller: Caller = Depends(current_caller),
-           ctx: GatewayContext = Depends(get_context)) -> dict:
-    try:
-        row = svc.get(ctx, _lid(licence_id))
-    except svc.LicenceError as exc:
-        raise _error(exc) from None
-    _may_read(ctx, caller, row)
+def get_vc(request: Request, row=Depends(readable), ctx: GatewayContext = Depends(get_context)) -> dict:
     return svc.verifiable_credential(ctx, row, str(request.base_url))
 
 
@@ -186,13 +179,7 @@ def get_status(licence_id: str, ctx: GatewayContext = Depends(get_context)) -> d
 
 
 @router.get("/licences/{licence_id}/bundle", summary="Proof bundle: alliance verify BUNDLE --rpc URL")
-def get_bundle(licence_id: str, caller: Caller = Depends(current_caller),
-               ctx: GatewayContext = Depends(get_context)) -> dict:
-    try:
-        row = svc.get(ctx, _lid(licence_id))
-    except svc.LicenceError as exc:
-        raise _error(exc) from None
-    _may_read(ctx, caller, row)
+def get_bundle(row=Depends(readable), ctx: GatewayContext = Depends(get_context)) -> dict:
     return svc.bundle(ctx, row)
 
 
@@ -243,11 +230,7 @@ async def verify_licence(request: Request, ctx: GatewayContext = Depends(get_con
 
 @router.get("/verify/licence/{licence_id}", summary="Public: verify a licence held by this gateway by its id")
 def verify_by_id(licence_id: str, ctx: GatewayContext = Depends(get_context)) -> dict:
-    try:
-        row = svc.get(ctx, _lid(licence_id))
-    except svc.LicenceError as exc:
-        raise _error(exc) from None
-    return svc.verify_document(ctx, svc.document(row))
+    return svc.verify_document(ctx, svc.document(load(ctx, licence_id)))
 
 
 @router.get("/verify/licence", summary="Public: verify by licence type and number")

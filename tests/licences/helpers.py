@@ -17,25 +17,10 @@ from gateway.models import Licence
 from gateway.services import users
 from gateway.services.licences import chain_status, licence_id
 from tests.conftest import FAST_SCRYPT
+from tests.gateway.helpers import PASSWORD, bearer, error_of  # noqa: F401 (shared by the licence tests)
 
-PASSWORD = "correct horse battery"
 MAX_BYTES = 64 * 1024
 _counter = itertools.count(1)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def error_of(response: Any, status: int, code: str) -> dict[str, Any]:
-    """Assert ``response`` is the JSON refusal ``status`` / ``code``; return its ``error`` object."""
-    assert response.status_code == status, f"expected {status} {code}, got {response.status_code}: {response.text}"
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"], error
-    return error
 
 
 def revert_of(response: Any, error_name: str) -> dict[str, Any]:
