@@ -85,19 +85,24 @@ def _fresh_pg_database(admin_url: str) -> tuple[str, Callable[[], None]]:
     return url, drop
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A new, migrated database: SQLite in a temp dir, and the same on PostgreSQL."""
+def migrated_database(request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
+    """A new, migrated database for ``request.param``: SQLite in ``directory``, or a fresh database on
+    the PostgreSQL server (the test skips, saying why, where none answers); dropped afterwards."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'gateway.db'}"
+        url = f"sqlite:///{directory / 'gateway.db'}"
         gateway_db.upgrade(url)
         yield url
         return
-    admin = request.getfixturevalue("pg_server")
-    url, drop = _fresh_pg_database(admin)
+    url, drop = _fresh_pg_database(request.getfixturevalue("pg_server"))
     gateway_db.upgrade(url)
     yield url
     drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, migrated database: SQLite in a temp dir, and the same on PostgreSQL."""
+    yield from migrated_database(request, tmp_path)
 
 
 @pytest.fixture

@@ -15,13 +15,12 @@ from fastapi.testclient import TestClient
 from chain.db import make_engine, session_factory
 from chain.errors import ContractRevert
 from chain.ledger import Ledger
-from gateway import db
 from gateway.app import create_app
 from gateway.services import users
 from oracle import service
 from oracle.sample import main as sample_main
 from oracle.signing import domain, sign
-from tests.conftest import FAST_SCRYPT, _fresh_pg_database, make_context, make_settings
+from tests.conftest import FAST_SCRYPT, make_context, make_settings, migrated_database
 
 PASSWORD = "login-password-1"
 
@@ -37,11 +36,8 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def oracle_gw(request, tmp_path_factory, alliance_spec, keyring):
     tmp = tmp_path_factory.mktemp(f"oracle-{request.param}")
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp / 'gateway.db'}", None
-    else:
-        url, drop = _fresh_pg_database(request.getfixturevalue("pg_server"))
-    db.upgrade(url)
+    database = migrated_database(request, tmp)
+    url = next(database)
     engine = make_engine(url)
     ledger = Ledger.open(make_settings(tmp, url), alliance_spec, keyring, session_factory(engine))
     ledger.ensure_deployed()
@@ -54,8 +50,7 @@ def oracle_gw(request, tmp_path_factory, alliance_spec, keyring):
         yield ctx, client
     ledger.close()
     engine.dispose()
-    if drop:
-        drop()
+    next(database, None)  # drops the PostgreSQL database
 
 
 def _headers(client: TestClient, user: str) -> dict[str, str]:

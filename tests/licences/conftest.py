@@ -18,26 +18,16 @@ from chain.alliance import AllianceSpec
 from chain.db import make_engine, session_factory
 from chain.keystore import Keyring
 from chain.ledger import Ledger
-from gateway import db as gateway_db
 from gateway.app import create_app
 from gateway.services import users
-from tests.conftest import FAST_SCRYPT, _fresh_pg_database, make_context, make_settings
+from tests.conftest import FAST_SCRYPT, migrated_database, make_context, make_settings
 from tests.licences.helpers import MAX_BYTES, PASSWORD, LicenceGateway
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def licences_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database shared by the licence tests of one backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('licences-sqlite') / 'gateway.db'}"
-        gateway_db.upgrade(url)
-        yield url
-        return
-    admin = request.getfixturevalue("pg_server")
-    url, drop = _fresh_pg_database(admin)
-    gateway_db.upgrade(url)
-    yield url
-    drop()
+    yield from migrated_database(request, tmp_path_factory.mktemp(f"licences-{request.param}"))
 
 
 @pytest.fixture(scope="session")
