@@ -92,9 +92,33 @@ class Batcher:
             return batch.id
 
     def anchor(self, batch_id: int) -> AnchorBatch:
-        """Anchor a sealed batch's root on chain (or confirm it is already there)."""
-        with self.sessions() as s:
-            batch = s.get(AnchorBatch, batch_id)
+        """Anchor a sealed batch's root on chain (or confirm it is already there).
+
+        On PostgreSQL several gateway processes may share the database, and each one's loop
+        (``recover``) sees every sealed batch, including one another process has just sealed and
+        is sending. So the batch row is held ``FOR UPDATE SKIP LOCKED`` while it is anchored: the
+        process holding it sends, any other leaves it (its anchor transaction would only revert
+        with BatchExists, or worse be mined twice if a block period lets both be pending)."""
+        with self.sessions() as claim:
+            if claim.get_bind().dialect.name != "postgresql":
+                return self._anchor(batch_id, None)
+            with claim.begin():
+                row = claim.scalar(select(AnchorBatch).where(AnchorBatch.id == batch_id)
+                                   .with_for_update(skip_locked=True))
+                if row is not None:
+                    return self._anchor(batch_id, claim)
+        with self.sessions() as s:  # another process is anchoring it right now
+            return s.get(AnchorBatch, batch_id)
+
+    def _anchor(self, batch_id: int, claim) -> AnchorBatch:
+        """Anchor ``batch_id``; with ``claim`` (PostgreSQL) the row is locked in that session and updated there."""
+        if claim is not None:
+            batch = claim.get(AnchorBatch, batch_id)
+        else:
+            with self.sessions() as s:
+                batch = s.get(AnchorBatch, batch_id)
+        if batch.status == CONFIRMED:  # another process finished it before we got the row
+            return batch
         store = self.ledger.contract("DocumentStore")
         root = bytes.fromhex(batch.root[2:])
         tx_hash, block_number = None, None
@@ -106,16 +130,27 @@ class Batcher:
                 tx_hash, block_number = result.tx_hash, result.block_number
             except ContractRevert as exc:
                 if exc.error != "BatchExists":
-                    self._fail(batch_id, str(exc))
+                    if claim is not None:  # record the error in the session holding the lock (else a self-deadlock)
+                        batch.error = str(exc)[:2000]
+                        claim.commit()
+                    else:
+                        self._fail(batch_id, str(exc))
                     raise
         if block_number is None:
             block_number = store.functions.getIssuedBlock(root).call()
         timestamp = self.ledger.chain.w3.eth.get_block(block_number)["timestamp"]
-        with transaction(self.sessions) as s:
-            row = s.get(AnchorBatch, batch_id)
+
+        def record(row: AnchorBatch) -> None:
             row.status, row.block_number, row.block_timestamp = CONFIRMED, block_number, timestamp
             row.tx_hash = row.tx_hash or tx_hash or self._journal_tx(batch_id)
             row.confirmed_at, row.error = datetime.now(timezone.utc), None
+
+        if claim is not None:
+            record(batch)
+            claim.flush()
+            return batch
+        with transaction(self.sessions) as s:
+            record(s.get(AnchorBatch, batch_id))
         with self.sessions() as s:
             return s.get(AnchorBatch, batch_id)
 

@@ -164,6 +164,8 @@ def _confirm_rows(ctx: GatewayContext, ids: list[str], tx_hash: str, block_numbe
     with transaction(ctx.sessions) as s:
         for lid in ids:
             row = s.get(Licence, lid)
+            if row is None or row.status != PENDING:
+                continue  # settled meanwhile by the background task
             row.status, row.tx_hash, row.block_number, row.issued_at = "valid", tx_hash, block_number, timestamp
     with ctx.sessions() as s:
         return [s.get(Licence, lid) for lid in ids]
@@ -197,6 +199,10 @@ def settle_pending(ctx: GatewayContext) -> int:
 
     with ctx.sessions() as s:
         pending = list(s.scalars(select(Licence).where(Licence.status == PENDING)))
+    # a row is written a moment before its transaction is journaled (gas estimate, signing): only a row
+    # older than this, with no journal entry at all, belongs to a request that died before sending
+    grace = 2 * ctx.settings.chain.receipt_timeout + 60
+    now = datetime.now(timezone.utc)
     confirmed = 0
     for row in pending:
         purpose = _purpose(row.merkle_root)
@@ -208,8 +214,11 @@ def settle_pending(ctx: GatewayContext) -> int:
             if row.supersedes:
                 _mark_superseded(ctx, row.supersedes, row.id)
             confirmed += 1
-        elif not any(e.status in OPEN_STATUSES for e in entries):
+        elif not entries and (now - row.created_at.replace(tzinfo=row.created_at.tzinfo or timezone.utc)
+                              ).total_seconds() > grace:
             _drop_rows(ctx, [row.id])
+        elif entries and not any(e.status in OPEN_STATUSES for e in entries):
+            _drop_rows(ctx, [row.id])  # journaled, but refused or reverted: never issued
     return confirmed
 
 
