@@ -23,7 +23,7 @@ EVM_VERSION = "cancun"
 OPTIMIZER_RUNS = 200
 
 # Contracts that are deployed (the rest are libraries, interfaces and abstract bases).
-DEPLOYABLE = ("AllianceRegistry", "LicenceRegistry", "DocumentStore", "OracleHub")
+DEPLOYABLE = ("AllianceRegistry", "LicenceRegistry", "DocumentStore", "OracleHub", "AuditHolds", "SubsidyLedger")
 
 
 @dataclass(frozen=True)

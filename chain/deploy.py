@@ -61,11 +61,16 @@ def constructor_args(name: str, spec: AllianceSpec, deployed: dict[str, Contract
     """Constructor arguments of each deployable contract, in deployment order."""
     if name == "AllianceRegistry":
         return (spec.proposal_lifetime_days * 86400,)
-    if name in ("LicenceRegistry", "DocumentStore", "OracleHub"):
+    if name in ("LicenceRegistry", "DocumentStore", "OracleHub", "AuditHolds"):
         try:
             return (deployed["AllianceRegistry"].address,)
         except KeyError:
             raise DeploymentError(f"{name} needs the AllianceRegistry deployed first") from None
+    if name == "SubsidyLedger":
+        try:
+            return (deployed["AllianceRegistry"].address, deployed["AuditHolds"].address)
+        except KeyError:
+            raise DeploymentError(f"{name} needs the AllianceRegistry and AuditHolds deployed first") from None
     raise DeploymentError(f"no constructor arguments defined for {name}")
 
 

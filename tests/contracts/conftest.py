@@ -359,3 +359,176 @@ def bootstrap_ledger_registry(w3: Web3, people: dict[str, str]):
         LEDGER_AUTHORITIES,
         threshold=1,
     )
+
+
+# ---------------------------------------------------------------- the subsidy alliance (SubsidyLedger, AuditHolds)
+
+# Departments of the SubsidyLedger and AuditHolds tests (code, name, nameEn, roles). COMMERCE is a
+# second policy department: its members hold POLICY and REVIEWER, but not for SCIENCE's policies.
+SCIENCE, COMMERCE, TREASURY, SERVICE, DISCIPLINE = (
+    code(c) for c in ("SCIENCE", "COMMERCE", "TREASURY", "SERVICE", "DISCIPLINE"))
+SUBSIDY_DEPARTMENTS = [
+    (SCIENCE, "科技局", "Science and Technology", GOVERNOR | POLICY | REVIEWER),
+    (COMMERCE, "商务局", "Commerce", GOVERNOR | POLICY | REVIEWER),
+    (TREASURY, "财政局", "Finance Bureau", GOVERNOR | FINANCE),
+    (SERVICE, "政务服务中心", "Government Service Centre", GOVERNOR | OPERATOR),
+    (DISCIPLINE, "纪委监委", "Discipline Commission", GOVERNOR | INSPECTOR),
+]
+SUBSIDY_MEMBERS = [  # (person, department, roles)
+    ("sci_policy", SCIENCE, POLICY | GOVERNOR),
+    ("sci_rev1", SCIENCE, REVIEWER),
+    ("sci_rev2", SCIENCE, REVIEWER),
+    ("sci_rev3", SCIENCE, REVIEWER),
+    ("com_officer", COMMERCE, POLICY | REVIEWER | GOVERNOR),  # right roles, wrong department
+    ("finance", TREASURY, FINANCE | GOVERNOR),
+    ("operator", SERVICE, OPERATOR | GOVERNOR),
+    ("inspector", DISCIPLINE, INSPECTOR | GOVERNOR),
+]
+
+
+def subsidy_people(accounts: list[str]) -> dict[str, str]:
+    """Who is who in the subsidy alliance (admin and outsider are not members)."""
+    names = ["admin", "sci_policy", "sci_rev1", "sci_rev2", "sci_rev3", "com_officer", "finance", "operator",
+             "inspector", "outsider"]
+    return dict(zip(names, accounts))
+
+
+def bootstrap_subsidy_registry(w3: Web3, people: dict[str, str]):
+    """The sealed registry of the subsidy alliance (threshold 1)."""
+    return bootstrap_registry(
+        w3,
+        people["admin"],
+        SUBSIDY_DEPARTMENTS,
+        [(people[who], dept, member_roles) for who, dept, member_roles in SUBSIDY_MEMBERS],
+        [],
+        threshold=1,
+    )
+
+
+def deploy_subsidy(w3: Web3, registry: Any, people: dict[str, str]) -> dict[str, Any]:
+    """AuditHolds and SubsidyLedger wired to ``registry``, in deployment order."""
+    holds = deploy_contract(w3, "AuditHolds", registry.address, sender=people["admin"])
+    ledger = deploy_contract(w3, "SubsidyLedger", registry.address, holds.address, sender=people["admin"])
+    return {"holds": holds, "ledger": ledger}
+
+
+DAY = 86400
+SUBSIDY_KEY = b"alliance test secret"  # the alliance's HMAC key for USCCs (test value)
+
+TERMS_FIELDS = ("budget", "perEnterpriseCap", "opensAt", "closesAt", "noticePeriodSeconds", "payoutDeadlineSeconds",
+                "guideHash", "criteriaHash", "noApplication")
+POLICY_FIELDS = ("terms", "department", "approvedTotal", "paidTotal", "recoveredTotal", "maxApproved", "publishedAt",
+                 "amendedAt", "version", "applications", "closed", "publishedBy")
+APPLICATION_FIELDS = ("policyId", "applicant", "materialsHash", "requested", "approved", "paid", "spent", "recovered",
+                      "submittedAt", "decidedAt", "noticeId", "ruleVersion", "decidedBy", "licenceRefs",
+                      "reviewLevel", "status", "enrolled", "openObjections", "useReports")
+NOTICE_FIELDS = ("policyId", "listDigest", "openedAt", "endsAt", "count", "objections", "openObjections", "openedBy")
+OBJECTION_FIELDS = ("applicationId", "objectionHash", "answerHash", "filedAt", "answeredAt", "status", "filedBy",
+                    "answeredBy")
+PAYOUT_LINE_FIELDS = ("applicationId", "bankReference", "amount", "paidAt", "recordedBy")
+TOTALS_FIELDS = ("policies", "applications", "notices", "payoutLines", "approved", "paid", "spent", "recovered")
+
+
+class AppStatus:
+    """SubsidyLedger.Status."""
+
+    NONE, SUBMITTED, UNDER_REVIEW, APPROVED, REJECTED, NOTICED, PARTIALLY_PAID, PAID = range(8)
+
+
+class ObjectionStatus:
+    """SubsidyLedger.ObjectionStatus."""
+
+    NONE, OPEN, DISMISSED, UPHELD = range(4)
+
+
+def h(text: str) -> bytes:
+    """A stand-in bytes32 hash of a document."""
+    from eth_utils import keccak
+
+    return keccak(text=text)
+
+
+def applicant_of(uscc: str) -> bytes:
+    """The keyed hash (HMAC-SHA256) under which an enterprise appears on chain."""
+    import hashlib
+    import hmac
+
+    return hmac.new(SUBSIDY_KEY, uscc.encode(), hashlib.sha256).digest()
+
+
+def application_id(policy_id: bytes, applicant: bytes) -> bytes:
+    """keccak256(abi.encode(policyId, applicant))."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    return keccak(encode(["bytes32", "bytes32"], [policy_id, applicant]))
+
+
+def as_record(fields: tuple[str, ...], value: Any) -> dict[str, Any]:
+    return dict(zip(fields, value))
+
+
+def latest_time(w3: Web3) -> int:
+    return w3.eth.get_block("latest").timestamp
+
+
+def policy_terms(w3: Web3, *, budget: int = 1_000_000_00, cap: int = 300_000_00, opens_in: int = -60,
+                 lasts: int = 30 * DAY, notice: int = 5 * DAY, payout_deadline: int = 15 * DAY,
+                 no_application: bool = False, guide: str = "guide v1", criteria: str = "criteria v1") -> tuple:
+    """A PolicyInput tuple; the window opens ``opens_in`` seconds from the latest block and lasts ``lasts``."""
+    opens = latest_time(w3) + opens_in
+    return (budget, cap, opens, opens + lasts, notice, payout_deadline, h(guide), h(criteria), no_application)
+
+
+class SubsidyFlow:
+    """Drives SubsidyLedger through its steps with the subsidy alliance's members (test helper)."""
+
+    def __init__(self, w3: Web3, ledger: Any, holds: Any, people: dict[str, str]):
+        self.w3, self.ledger, self.holds, self.people = w3, ledger, holds, people
+        self.f = ledger.functions
+
+    def tx(self, fn: Any, who: str):
+        return send(fn, self.people[who])
+
+    def publish(self, policy_id: bytes, who: str = "sci_policy", **terms: Any):
+        return self.tx(self.f.publishPolicy(policy_id, policy_terms(self.w3, **terms)), who)
+
+    def submit(self, policy_id: bytes, uscc: str, requested: int = 200_000_00, refs: int = 2) -> bytes:
+        applicant = applicant_of(uscc)
+        self.tx(self.f.submitApplication(policy_id, applicant, requested, h(f"materials {uscc}"), refs), "operator")
+        return application_id(policy_id, applicant)
+
+    def review_all(self, app: bytes, amount: int, reviewers: tuple[str, str, str] = ("sci_rev1", "sci_rev2",
+                                                                                       "sci_rev3")) -> list:
+        return [self.tx(self.f.review(app, level, True, amount, h(f"opinion {level}")), who)
+                for level, who in zip((1, 2, 3), reviewers)]
+
+    def approved(self, policy_id: bytes, uscc: str, amount: int = 150_000_00, requested: int = 200_000_00) -> bytes:
+        """An application submitted and approved by three-level review."""
+        app = self.submit(policy_id, uscc, requested)
+        self.review_all(app, amount)
+        return app
+
+    def notice(self, notice_id: bytes, policy_id: bytes, apps: list[bytes], period: int = 5 * DAY,
+               who: str = "sci_policy"):
+        ends = latest_time(self.w3) + period + 120
+        return self.tx(self.f.openNotice(notice_id, policy_id, apps, h(f"list {notice_id.hex()}"), ends), who), ends
+
+    def noticed(self, policy_id: bytes, uscc: str, amount: int = 150_000_00, ended: bool = True) -> bytes:
+        """An approved application on its own notice, ended unless ``ended`` is False."""
+        app = self.approved(policy_id, uscc, amount)
+        self.notice(h(f"notice {uscc}"), policy_id, [app])
+        if ended:
+            time_travel(self.w3, 6 * DAY)
+        return app
+
+    def pay(self, app: bytes, amount: int, batch: str = "batch 1", line: int = 1, ref: str | None = None):
+        return self.tx(self.f.recordPayout(app, h(batch), line, amount, h(ref or f"bank {batch} {line}")), "finance")
+
+    def application(self, app: bytes) -> dict[str, Any]:
+        return as_record(APPLICATION_FIELDS, self.f.getApplication(app).call())
+
+    def policy(self, policy_id: bytes) -> dict[str, Any]:
+        rec = as_record(POLICY_FIELDS, self.f.getPolicy(policy_id).call())
+        rec["terms"] = as_record(TERMS_FIELDS, rec["terms"])
+        return rec
