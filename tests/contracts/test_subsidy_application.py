@@ -5,56 +5,26 @@ of the policy's department, recusal, and the cap and budget on every approval.""
 
 from __future__ import annotations
 
-from typing import Any
 
 import pytest
 
 from tests.contracts.conftest import (
     DAY,
     AppStatus,
-    SubsidyFlow,
     applicant_of,
     application_id,
     assert_reverts,
-    bootstrap_subsidy_registry,
-    deploy_subsidy,
     events,
     h,
     send,
-    subsidy_people,
     time_travel,
 )
+from tests.contracts.subsidy_fixtures import people, registry, module_contracts, ledger, flow  # noqa: F401 (fixtures)
 
 P1, P2, FREE = h("policy 2025 R&D grant"), h("policy 2025 export support"), h("policy no-application")
 ZERO = bytes(32)
 RULE = h("rule R&D-auto v3")
 ACME, BETA = "91330100ACME00001X", "91330100BETA00002Y"
-
-
-@pytest.fixture(scope="module")
-def people(accounts: list[str]) -> dict[str, str]:
-    return subsidy_people(accounts)
-
-
-@pytest.fixture(scope="module")
-def registry(w3, people):
-    """Overrides the conftest registry: the subsidy alliance."""
-    return bootstrap_subsidy_registry(w3, people)
-
-
-@pytest.fixture(scope="module")
-def module_contracts(w3, registry, people) -> dict[str, Any]:
-    return deploy_subsidy(w3, registry, people)
-
-
-@pytest.fixture
-def ledger(module_contracts):
-    return module_contracts["ledger"]
-
-
-@pytest.fixture
-def flow(w3, module_contracts, people) -> SubsidyFlow:
-    return SubsidyFlow(w3, module_contracts["ledger"], module_contracts["holds"], people)
 
 
 @pytest.fixture

@@ -18,56 +18,22 @@ from tests.contracts.conftest import (
     TOTALS_FIELDS,
     AppStatus,
     ObjectionStatus,
-    SubsidyFlow,
     applicant_of,
     application_id,
     as_record,
     assert_reverts,
-    bootstrap_subsidy_registry,
-    deploy_subsidy,
     events,
     h,
     latest_time,
     send,
-    subsidy_people,
     time_travel,
 )
+from tests.contracts.subsidy_fixtures import people, registry, module_contracts, ledger, holds, flow  # noqa: F401 (fixtures)
 
 P1, P2, FREE = h("policy 2025 R&D grant"), h("policy 2025 export support"), h("policy no-application")
 N1, N2 = h("notice 2025-01"), h("notice 2025-02")
 ZERO = bytes(32)
 ACME, BETA, GAMMA = "91330100ACME00001X", "91330100BETA00002Y", "91330100GAMM00003Z"
-
-
-@pytest.fixture(scope="module")
-def people(accounts: list[str]) -> dict[str, str]:
-    return subsidy_people(accounts)
-
-
-@pytest.fixture(scope="module")
-def registry(w3, people):
-    """Overrides the conftest registry: the subsidy alliance."""
-    return bootstrap_subsidy_registry(w3, people)
-
-
-@pytest.fixture(scope="module")
-def module_contracts(w3, registry, people) -> dict[str, Any]:
-    return deploy_subsidy(w3, registry, people)
-
-
-@pytest.fixture
-def ledger(module_contracts):
-    return module_contracts["ledger"]
-
-
-@pytest.fixture
-def holds(module_contracts):
-    return module_contracts["holds"]
-
-
-@pytest.fixture
-def flow(w3, module_contracts, people) -> SubsidyFlow:
-    return SubsidyFlow(w3, module_contracts["ledger"], module_contracts["holds"], people)
 
 
 @pytest.fixture

@@ -15,47 +15,18 @@ from tests.contracts.conftest import (
     POLICY,
     SCIENCE,
     TERMS_FIELDS,
-    SubsidyFlow,
     as_record,
     assert_reverts,
-    bootstrap_subsidy_registry,
-    deploy_subsidy,
     events,
     h,
     latest_time,
     policy_terms,
     send,
-    subsidy_people,
 )
+from tests.contracts.subsidy_fixtures import people, registry, module_contracts, ledger, flow  # noqa: F401 (fixtures)
 
 P1, P2 = h("policy 2025 R&D grant"), h("policy 2025 export support")
 ZERO = bytes(32)
-
-
-@pytest.fixture(scope="module")
-def people(accounts: list[str]) -> dict[str, str]:
-    return subsidy_people(accounts)
-
-
-@pytest.fixture(scope="module")
-def registry(w3, people):
-    """Overrides the conftest registry: the subsidy alliance."""
-    return bootstrap_subsidy_registry(w3, people)
-
-
-@pytest.fixture(scope="module")
-def module_contracts(w3, registry, people) -> dict[str, Any]:
-    return deploy_subsidy(w3, registry, people)
-
-
-@pytest.fixture
-def ledger(module_contracts):
-    return module_contracts["ledger"]
-
-
-@pytest.fixture
-def flow(w3, module_contracts, people) -> SubsidyFlow:
-    return SubsidyFlow(w3, module_contracts["ledger"], module_contracts["holds"], people)
 
 
 def with_terms(terms: tuple, **changes: Any) -> tuple:
