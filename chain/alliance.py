@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from eth_utils import to_checksum_address
 
 from chain.roles import to_mask
 
@@ -16,6 +18,7 @@ log = logging.getLogger(__name__)
 DEFAULT_ALLIANCE_FILE = Path(__file__).resolve().parent / "defaults" / "alliance.toml"
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 _MEMBER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 class AllianceConfigError(ValueError):
@@ -27,6 +30,9 @@ class MemberSpec:
     department: str
     name: str
     roles: tuple[str, ...]
+    # the member's account where this gateway does not hold its key (a department running its own
+    # gateway sends it with `alliance members export`); the bootstrap needs every member's address
+    address: str | None = None
 
     @property
     def alias(self) -> str:
@@ -136,13 +142,15 @@ def parse_alliance(data: dict, source: str = "alliance file") -> AllianceSpec:
                 raise AllianceConfigError(f"{mwhere}: roles {sorted(extra)} are not held by the department")
             if any(x.name == name for x in members):
                 raise AllianceConfigError(f"{mwhere}: duplicate member name")
-            members.append(MemberSpec(department=code, name=name, roles=mroles))
+            members.append(MemberSpec(department=code, name=name, roles=mroles,
+                                      address=_address(m.get("address"), mwhere)))
         departments.append(
             DepartmentSpec(code=code, name=str(raw["name"]), name_en=str(raw["name_en"]), roles=roles,
                            members=tuple(members))
         )
     if not departments:
         raise AllianceConfigError(f"{source}: at least one department is required")
+    departments = _with_addresses(departments, data.get("addresses"), source)
     threshold = data.get("threshold")
     if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= len(departments):
         raise AllianceConfigError(
@@ -171,6 +179,46 @@ def parse_alliance(data: dict, source: str = "alliance file") -> AllianceSpec:
     return AllianceSpec(threshold=threshold, proposal_lifetime_days=lifetime, departments=tuple(departments),
                         licence_types=tuple(licence_types),
                         data_sources=_data_sources(data.get("data_sources"), departments, source))
+
+
+def _address(value: object, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ADDRESS.match(value):
+        raise AllianceConfigError(f"{where}: address must be 0x followed by 40 hexadecimal characters, got {value!r}")
+    return to_checksum_address(value)
+
+
+def _with_addresses(departments: list[DepartmentSpec], raw: object, source: str) -> list[DepartmentSpec]:
+    """Apply the ``[addresses]`` table (``MARKET-admin = "0x..."``, the lines `alliance members export`
+    prints) to the members; an address given both ways must agree, and no account may be two members."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise AllianceConfigError(f"{source}: addresses must be a table of member alias = \"0x...\"")
+    known = {m.alias for d in departments for m in d.members}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise AllianceConfigError(f"{source}: [addresses] names unknown member(s) {unknown}; aliases are "
+                                  "<DEPARTMENT>-<member name>, e.g. MARKET-admin")
+    out: list[DepartmentSpec] = []
+    owner: dict[str, str] = {}
+    for d in departments:
+        members = []
+        for m in d.members:
+            listed = _address(raw.get(m.alias), f"{source}: [addresses] {m.alias}")
+            if listed and m.address and listed != m.address:
+                raise AllianceConfigError(f"{source}: member {m.alias} has address {m.address} in its department "
+                                          f"and {listed} in [addresses]")
+            m = replace(m, address=m.address or listed)
+            if m.address:
+                if m.address in owner:
+                    raise AllianceConfigError(f"{source}: address {m.address} is given to both {owner[m.address]} "
+                                              f"and {m.alias}")
+                owner[m.address] = m.alias
+            members.append(m)
+        out.append(replace(d, members=tuple(members)))
+    return out
 
 
 _MAX_QUORUM = 255  # the contracts' uint8

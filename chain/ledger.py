@@ -80,6 +80,10 @@ class Ledger:
         """Deploy the contract suite and record the manifest (refuses over a valid deployment)."""
         if self.manifest is not None and not check_manifest(self.chain, self.manifest):
             raise DeploymentError(f"already deployed on chain {self.chain.chain_id}; see {self.settings.deployment_file}")
+        if DEPLOYER_ALIAS not in self.keyring:
+            raise DeploymentError(
+                f"no deployment manifest at {self.settings.deployment_file} and this gateway holds no deployer key: "
+                "get deployment.json from the operator who deployed and run `alliance deploy --join FILE`")
         manifest = deploy_suite(self.chain, self.txm, self.keyring.account(DEPLOYER_ALIAS), self.spec)
         if self.chain.kind != "memory":
             manifest.save(self.settings.deployment_file)
@@ -96,9 +100,46 @@ class Ledger:
         self.deploy()
         return True
 
+    def join(self, manifest: DeploymentManifest) -> dict[str, str]:
+        """Attach to a deployment made elsewhere (a department gateway sharing the alliance's contracts):
+        the manifest must match the chain and the committed artifacts and the registry must be bootstrapped;
+        it is saved as this gateway's manifest. Returns, for each member key held here, its standing on chain."""
+        if self.chain.kind == "memory":
+            raise DeploymentError("an in-memory chain cannot be shared: join a node reached by http(s)://")
+        problems = check_manifest(self.chain, manifest)
+        if problems:
+            raise DeploymentError(f"the deployment does not match the chain at {self.chain.url}: " + "; ".join(problems))
+        if self.manifest is not None and self.manifest.contracts != manifest.contracts \
+                and not check_manifest(self.chain, self.manifest):
+            raise DeploymentError(f"already attached to another deployment on chain {self.chain.chain_id}; "
+                                  f"see {self.settings.deployment_file}")
+        registry = bind(self.chain, manifest)["AllianceRegistry"]
+        if not registry.functions.isSealed().call():
+            raise DeploymentError("the alliance registry of that deployment is not bootstrapped yet: the operator "
+                                  "must finish `alliance deploy` first")
+        manifest.save(self.settings.deployment_file)
+        self._attach(manifest)
+        return self.held_members()
+
+    def held_members(self) -> dict[str, str]:
+        """For each member key this gateway holds: ``member of <DEPT>``, or why it cannot act."""
+        from chain.roles import bytes32_to_code
+
+        out: dict[str, str] = {}
+        for member in self.spec.members:
+            if member.alias not in self.keyring:
+                continue
+            address = self.keyring.account(member.alias).address
+            active, dept, _ = self.registry.functions.getMember(address).call()
+            code = bytes32_to_code(dept) if active else ""
+            out[member.alias] = (f"member of {code}" if code == member.department else
+                                 f"registered for {code}, not {member.department}" if active else
+                                 f"{address} is not an active member")
+        return out
+
     def bootstrap(self) -> BootstrapReport:
-        return bootstrap_alliance(self.registry, self.txm, self.keyring.account(DEPLOYER_ALIAS), self.spec,
-                                  self.keyring)
+        deployer = self.keyring.account(DEPLOYER_ALIAS) if DEPLOYER_ALIAS in self.keyring else None
+        return bootstrap_alliance(self.registry, self.txm, deployer, self.spec, self.keyring)
 
     # ------------------------------------------------------------------ access
 

@@ -64,39 +64,74 @@ def _settings(args: argparse.Namespace) -> Settings:
 # ---------------------------------------------------------------------------- init
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from chain.deploy import DeploymentManifest
+    from gateway.runtime import import_alliance_secret, read_alliance_secret
+
     root = Path(args.data_dir or DEFAULT_DATA_DIR).resolve()
     if (root / "config.toml").exists():
         raise CLIError(f"{root} is already initialised (config.toml exists)")
     source = Path(args.alliance) if args.alliance else DEFAULT_ALLIANCE_FILE
     spec = load_alliance(source)  # validate before writing anything
     rpc_url = args.rpc_url or "embedded"
+    departments = list(dict.fromkeys(args.department or []))
+    unknown = [code for code in departments if code not in {d.code for d in spec.departments}]
+    if unknown:
+        raise CLIError(f"unknown department(s) {unknown} in {source}")
+    if (departments or args.deployer_only or args.join) and not rpc_url.startswith(("http://", "https://")):
+        raise CLIError("--department, --deployer-only and --join are for a gateway sharing the alliance's node: "
+                       "give its --rpc-url http(s)://...")
+    # validated before anything is written; the secret is never printed
+    shared_secret = read_alliance_secret(Path(args.alliance_secret_file)) if args.alliance_secret_file else None
+    manifest = DeploymentManifest.load(Path(args.join)) if args.join else None
+    chain_id = args.chain_id or (4242 if rpc_url == "embedded" else 0)
+    if manifest is not None:
+        if args.chain_id and args.chain_id != manifest.chain_id:
+            raise CLIError(f"--chain-id {args.chain_id} differs from the deployment's chain id {manifest.chain_id}")
+        chain_id = manifest.chain_id  # pinned: every command then refuses a node of another chain
     settings = Settings(
         data_dir=root,
         database_url=args.database_url or "",
-        chain=ChainSettings(rpc_url=rpc_url, expected_chain_id=args.chain_id or (4242 if rpc_url == "embedded" else 0),
-                            keystore_scrypt_n=args.scrypt_n),
+        chain=ChainSettings(rpc_url=rpc_url, expected_chain_id=chain_id, keystore_scrypt_n=args.scrypt_n),
         node=replace(NodeSettings(), port=args.node_port) if args.node_port else NodeSettings(),
     )
     if args.gateway_port:
         settings = replace(settings, gateway=replace(settings.gateway, port=args.gateway_port))
+    if departments and settings.gateway.service_department not in departments:
+        # enterprise uploads are anchored by a department whose key this gateway holds
+        anchoring = [d for d in departments
+                     if any({"issuer", "operator"} & set(m.roles) for m in spec.department(d).members)]
+        if anchoring:
+            settings = replace(settings, gateway=replace(settings.gateway, service_department=anchoring[0]))
     passphrase = read_passphrase(confirm=True)
     if len(passphrase) < 8:
         raise CLIError("passphrase must be at least 8 characters")
     root.mkdir(parents=True, exist_ok=True)
     settings.keystore_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, settings.alliance_file)
-    aliases = [DEPLOYER_ALIAS] + [m.alias for m in spec.members]
+    if args.deployer_only:
+        aliases = [DEPLOYER_ALIAS]
+    elif departments:  # a department's own gateway: its members' keys only, no deployer
+        aliases = [m.alias for m in spec.members if m.department in departments]
+    else:  # one machine for the whole alliance (the embedded default)
+        aliases = [DEPLOYER_ALIAS] + [m.alias for m in spec.members]
     for alias in aliases:
         if not (settings.keystore_dir / f"{alias}.json").exists():
             create_keystore(settings.keystore_dir, alias, passphrase, settings.chain.keystore_scrypt_n)
     if not settings.token_key_file.exists():
         save_signing_key(generate_signing_key(), settings.token_key_file, passphrase)
+    if shared_secret is not None:
+        import_alliance_secret(settings, shared_secret, passphrase)
     ensure_secrets(settings, passphrase)
+    if manifest is not None:
+        manifest.save(settings.deployment_file)
     from gateway import db
 
     db.upgrade(settings.effective_database_url)
     settings.config_file.write_text(render_config(settings), encoding="utf-8")  # last: marks init complete
-    print(f"initialised {root}: {len(spec.departments)} departments, {len(aliases)} encrypted keystores")
+    scope = (f"department {', '.join(departments)}" if departments else "the deployer" if args.deployer_only
+             else f"{len(spec.departments)} departments")
+    print(f"initialised {root}: {scope}, {len(aliases)} encrypted keystores"
+          + (f", joined the deployment on chain {manifest.chain_id}" if manifest else ""))
     return 0
 
 
@@ -188,13 +223,60 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if args.join:
+        from chain.deploy import DeploymentManifest
+
+        manifest = DeploymentManifest.load(Path(args.join))
+        with open_runtime(settings, read_passphrase()) as rt:
+            rt.ledger.reconcile()
+            held = rt.ledger.join(manifest)
+        if not settings.chain.expected_chain_id:  # pinned: every command then refuses a node of another chain
+            settings = replace(settings, chain=replace(settings.chain, expected_chain_id=manifest.chain_id))
+            settings.config_file.write_text(render_config(settings), encoding="utf-8")
+        out = {"joined": str(Path(args.join)), "chain_id": manifest.chain_id,
+               "contracts": {n: r.address for n, r in manifest.contracts.items()}, "members": held}
+        _print(out, args.json)
+        missing = [alias for alias, state in held.items() if not state.startswith("member of")]
+        if missing:
+            print(f"alliance: warning: {', '.join(missing)} cannot act until governance adds them", file=sys.stderr)
+        return 0
     with open_runtime(settings, read_passphrase()) as rt:
         rt.ledger.reconcile()
         deployed = rt.ledger.ensure_deployed()
         boot = rt.ledger.bootstrap()
         out = {"deployed": deployed, "contracts": {n: r.address for n, r in rt.ledger.manifest.contracts.items()},
-               "bootstrap_transactions": boot.transactions}
+               "bootstrap_transactions": boot.transactions, "manifest": str(settings.deployment_file)}
     _print(out, args.json)
+    return 0
+
+
+def cmd_secret(args: argparse.Namespace) -> int:
+    """``secret export``: the alliance HMAC key for the other gateways of the alliance."""
+    from gateway.runtime import export_alliance_secret
+
+    settings = _settings(args)
+    export_alliance_secret(settings, read_passphrase(), Path(args.out))
+    print(f"alliance secret written to {args.out} (mode 0600): it lets its holder link enterprises' keyed "
+          "hashes; carry it to the other gateways over a secure channel and delete it after their init")
+    return 0
+
+
+def cmd_members_export(args: argparse.Namespace) -> int:
+    """``members export``: this gateway's member accounts, as lines for the deploying operator's alliance file."""
+    from chain.keystore import keystore_address
+
+    settings = _settings(args)
+    spec = load_alliance(settings.alliance_file)
+    held = {m.alias: keystore_address(settings.keystore_dir / f"{m.alias}.json") for m in spec.members
+            if (settings.keystore_dir / f"{m.alias}.json").exists()}
+    if not held:
+        raise CLIError(f"this gateway holds no member key in {settings.keystore_dir}")
+    if args.json:
+        _print(held, True)
+    else:
+        print("# paste under [addresses] in the alliance file of the operator who deploys")
+        for alias, address in held.items():
+            print(f'{alias} = "{address}"')
     return 0
 
 
@@ -441,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "and subsidy funds for a district's department alliance.")
     p.add_argument("--data-dir", help=f"data directory (default ${DATA_DIR_ENV} or ./{DEFAULT_DATA_DIR})")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    p.add_argument("--log-format", choices=["text", "json"], default="text",
+                   help="log lines as text (default) or one JSON object per line")
     sub = p.add_subparsers(dest="cmd", required=True)
     out = argparse.ArgumentParser(add_help=False)
     out.add_argument("--json", action="store_true", help="print JSON")
@@ -453,7 +537,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--node-port", type=int, help="port of the embedded node (default 8545)")
     s.add_argument("--gateway-port", type=int, help="port of the gateway (default 8645)")
     s.add_argument("--scrypt-n", type=int, default=2**15, help="keystore scrypt cost (power of two)")
+    who = s.add_mutually_exclusive_group()
+    who.add_argument("--department", action="append", metavar="CODE",
+                     help="a department's own gateway: keys of this department's members only, no deployer key "
+                          "(repeat for a gateway serving several departments); needs an http(s) --rpc-url")
+    who.add_argument("--deployer-only", action="store_true",
+                     help="the operator who deploys: the deployer key only; list every member's address in the "
+                          "alliance file ([addresses], from each department's `alliance members export`)")
+    s.add_argument("--join", metavar="DEPLOYMENT_JSON",
+                   help="attach to contracts deployed elsewhere (their deployment.json) instead of deploying")
+    s.add_argument("--alliance-secret-file", metavar="PATH",
+                   help="the alliance HMAC key shared by every gateway (from `alliance secret export`)")
     s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("secret", help="the alliance secret shared by every gateway of the alliance")
+    ssub = s.add_subparsers(dest="secret_cmd", required=True)
+    x = ssub.add_parser("export", help="write the alliance HMAC key (hex, mode 0600) for another gateway's init")
+    x.add_argument("--out", required=True, help="file to write (must not exist); transport it securely")
+    s.set_defaults(func=cmd_secret)
 
     s = sub.add_parser("up", help="start the node, deploy and bootstrap if needed, serve the gateway")
     s.add_argument("--host", help="gateway address (default from config: 127.0.0.1)")
@@ -464,11 +565,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_status)
 
     s = sub.add_parser("deploy", help="deploy the contracts and bootstrap the alliance", parents=[out])
+    s.add_argument("--join", metavar="DEPLOYMENT_JSON",
+                   help="do not deploy: check the deployment made elsewhere against the chain and attach to it")
     s.set_defaults(func=cmd_deploy)
 
     s = sub.add_parser("members", help="list members; propose and approve member changes")
     msub = s.add_subparsers(dest="members_cmd", required=True)
     msub.add_parser("list", help="members as the chain records them", parents=[out])
+    msub.add_parser("export", help="this gateway's member accounts, as alliance-file lines for the operator",
+                    parents=[out]).set_defaults(func=cmd_members_export)
     m = msub.add_parser("proposals", help="governance proposals", parents=[out])
     m.add_argument("--status", choices=["open", "executed", "cancelled"])
     m = msub.add_parser("propose", help="propose adding, removing or changing a member", parents=[out])
@@ -544,11 +649,39 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message (and exception)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from datetime import datetime, timezone
+
+        out = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+               "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.verbose else logging.INFO
+    if args.log_format != "json":
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter())
+    logging.basicConfig(level=level, handlers=[handler])
+    if args.cmd == "up":
+        # uvicorn installs its own text handlers from this dict when the server starts
+        from uvicorn.config import LOGGING_CONFIG
+
+        for name in ("default", "access"):
+            LOGGING_CONFIG["formatters"][name] = {"()": JsonLogFormatter}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _configure_logging(args)
     for noisy in ("web3", "urllib3", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -8,13 +8,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from chain.alliance import AllianceSpec, load_alliance
 from chain.config import PASSPHRASE_ENV, Settings
 from chain.connection import connect
 from chain.db import make_engine, session_factory
 from chain.errors import NodeUnavailable
-from chain.keystore import Keyring, KeystoreError, seal_secret, unseal_secret
+from chain.keystore import Keyring, KeystoreError, seal_secret, unseal_secret, write_private_file
 from chain.ledger import Ledger
 from chain.node import AnvilNode
 from chain.reconcile import earliest_timestamp
@@ -60,6 +61,50 @@ def ensure_secrets(settings: Settings, passphrase: str) -> None:
     for path in (settings.vault_key_file, settings.alliance_secret_file):
         if not path.exists():
             seal_secret(path, os.urandom(32), passphrase, settings.chain.keystore_scrypt_n)
+
+
+ALLIANCE_SECRET_BYTES = 32
+
+
+def read_alliance_secret(path: Path) -> bytes:
+    """The alliance HMAC key from a file written by ``alliance secret export``: 64 hexadecimal characters."""
+    try:
+        text = Path(path).read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        raise KeystoreError(f"no alliance secret file at {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeystoreError(f"alliance secret file {path} is unreadable: {type(exc).__name__}") from None
+    try:
+        secret = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        secret = b""
+    if len(secret) != ALLIANCE_SECRET_BYTES:
+        # never echo the content: it may be a secret of another kind
+        raise KeystoreError(f"alliance secret file {path} must hold {2 * ALLIANCE_SECRET_BYTES} hexadecimal "
+                            "characters, as written by `alliance secret export`")
+    return secret
+
+
+def import_alliance_secret(settings: Settings, secret: bytes, passphrase: str) -> None:
+    """Seal a shared alliance HMAC key into a data directory (every gateway of the alliance needs the same
+    one, or the keyed hashes of one enterprise differ between departments); refuses to replace another."""
+    path = settings.alliance_secret_file
+    if path.exists():
+        if unseal_secret(path, passphrase) == secret:
+            return
+        raise KeystoreError(f"{path} already holds a different alliance secret; keyed hashes made under it "
+                            "would no longer match")
+    seal_secret(path, secret, passphrase, settings.chain.keystore_scrypt_n)
+
+
+def export_alliance_secret(settings: Settings, passphrase: str, out: Path) -> None:
+    """Write the alliance HMAC key in clear (hex) to ``out``, mode 0600, for another gateway's
+    ``alliance init --alliance-secret-file``. Refuses to overwrite a file."""
+    out = Path(out)
+    if out.exists():
+        raise KeystoreError(f"{out} exists; choose a new file")
+    secret = unseal_secret(settings.alliance_secret_file, passphrase)
+    write_private_file(out, (secret.hex() + "\n").encode("ascii"))
 
 
 def build_context(settings: Settings, ledger: Ledger, passphrase: str) -> GatewayContext:
