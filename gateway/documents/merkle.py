@@ -180,11 +180,19 @@ class MerkleTree:
         level costs one tuple concatenation per node instead of one Python step per proof element.
         """
         with _gc_paused():
-            return self._all_proofs()
+            return self._all_proofs(self._layers)
 
-    def _all_proofs(self) -> list[list[bytes]]:
-        upper: list[tuple[bytes, ...]] = [()]
-        for layer in reversed(self._layers[:-1]):
+    def proofs_hex(self) -> list[list[str]]:
+        """:meth:`proofs` as lowercase hex strings (no ``0x``), as OpenAttestation's ``signature.proof``.
+
+        Each node is converted once, not once per proof it appears in.
+        """
+        with _gc_paused():
+            return self._all_proofs([[node.hex() for node in layer] for layer in self._layers[:-1]] + [[]])
+
+    def _all_proofs(self, layers: list[list]) -> list[list]:
+        upper: list[tuple] = [()]
+        for layer in reversed(layers[:-1]):
             size = len(layer)
             even = size - (size & 1)
             current: list[tuple[bytes, ...]] = [None] * size  # type: ignore[list-item]

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from gateway.documents.merkle import MerkleError, MerkleTree, keccak256_hex, verify_proof
+from gateway.documents.merkle import MerkleError, MerkleTree, _gc_paused, keccak256_hex, verify_proof
 
 __all__ = [
     "SCHEMA_V2",
@@ -50,6 +50,7 @@ __all__ = [
     "SchemaValidationError",
     "UnknownFieldPathError",
     "UnsupportedValueError",
+    "default_processes",
     "digest",
     "js_json_stringify",
     "js_number_to_string",
@@ -96,6 +97,9 @@ class SchemaValidationError(OpenAttestationError):
     def __init__(self, errors: list[str]) -> None:
         super().__init__("invalid OpenAttestation v2 document: " + "; ".join(errors))
         self.errors = errors
+
+    def __reduce__(self):  # so that it crosses a process boundary (wrap_documents' workers) intact
+        return type(self), (self.errors,)
 
 
 class UnknownFieldPathError(OpenAttestationError):
@@ -221,17 +225,19 @@ def js_json_stringify(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- salting
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+_UUID_VERSION = bytes((b & 0x0F) | 0x40 for b in range(256))  # byte 6: version 4
+_UUID_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))  # byte 8: RFC 4122 variant (8, 9, a, b)
 
 
 def _salt_stream() -> Iterator[str]:
     """Random UUID v4 strings (122 bits each from os.urandom: the salts must be unguessable)."""
-    variant = _VARIANT
     while True:
-        h = os.urandom(16 * 64).hex()
-        for i in range(0, len(h), 32):
-            yield (f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-"
-                   f"{variant[h[i + 16]]}{h[i + 17:i + 20]}-{h[i + 20:i + 32]}")
+        raw = bytearray(os.urandom(16 * 256))
+        raw[6::16] = raw[6::16].translate(_UUID_VERSION)
+        raw[8::16] = raw[8::16].translate(_UUID_VARIANT)
+        h = raw.hex()
+        yield from [f"{h[i:i + 8]}-{h[i + 8:i + 12]}-{h[i + 12:i + 16]}-{h[i + 16:i + 20]}-{h[i + 20:i + 32]}"
+                    for i in range(0, 8192, 32)]
 
 
 def _typed(value: Any) -> str:
@@ -267,6 +273,40 @@ def _salt(data: Any, salts: Iterator[str], flat: dict[str, Any] | None, path: st
     return out
 
 
+def _salt_hashed(data: Any, salts: Iterator[str], hashes: dict[str, str], path: str, root: bool) -> Any:
+    """``_salt`` with ``flat``, recording each flattened leaf's hash (``_leaf_hash``) instead of its value.
+
+    The wrap path needs only the set of leaf hashes (they are sorted before the target hash is
+    taken), so the flattened object is never built. Same keys, same errors, same salts consumed
+    in the same order as ``_salt``; a path met twice keeps the last leaf, as ``flat[path] = ...``.
+    """
+    if isinstance(data, dict):
+        out: Any = {}
+        for key in _js_keys(data):
+            if "." in key:
+                raise InvalidKeyError(f"Key names must not have . in them: {key!r}")
+            value = data[key]
+            sub = path + "." + key if path else key
+            if type(value) is str:  # the common leaf, inlined
+                salted = next(salts) + ":string:" + value
+                out[key] = salted
+                try:
+                    hashes[sub] = keccak256_hex(("{" + _encode_str(sub) + ":" + _encode_str(salted) + "}").encode())
+                except UnicodeEncodeError:  # surrogates: _leaf_hash pairs or escapes them as JS does
+                    hashes[sub] = _leaf_hash(sub, salted)
+            else:
+                out[key] = _salt_hashed(value, salts, hashes, sub, False)
+    elif isinstance(data, (list, tuple)):
+        out = [_salt_hashed(v, salts, hashes, f"{path}.{i}" if path else str(i), False) for i, v in enumerate(data)]
+    else:
+        out = next(salts) + (":string:" + data if type(data) is str else ":" + _typed(data))
+        hashes[path] = _leaf_hash(path, out)
+        return out
+    if not out and not root:
+        hashes[path] = _leaf_hash(path, out)  # an empty object/array is a leaf value
+    return out
+
+
 def salt_data(data: Any) -> Any:
     """OA ``saltData``: every primitive leaf becomes ``"<uuid4>:<type>:<value>"``; containers are kept."""
     return _salt(data, _salt_stream(), None, "", True)
@@ -276,8 +316,11 @@ _UNDEFINED = object()
 
 
 def _unsalt_value(value: Any) -> Any:
-    if not isinstance(value, str) or not _UUID4.match(value.split(":", 1)[0]):
+    # "the text before the first ':' is a v4 UUID", without splitting: a UUID holds no ':'
+    if not isinstance(value, str) or value[36:37] not in (":", "") or not _UUID4.match(value, 0, 36):
         return value
+    if value.startswith("string:", 37):  # the common case of the general rule below
+        return value[44:].rstrip(_JS_WS)
     kind, _, text = value[37:].strip(_JS_WS).partition(":")
     if kind == "string":
         return text
@@ -293,9 +336,15 @@ def _unsalt_value(value: Any) -> Any:
 
 
 def _unsalt(data: Any) -> Any:
+    if isinstance(data, str):
+        return _unsalt_value(data)
     if isinstance(data, dict):
-        out = {k: _unsalt(data[k]) for k in _js_keys(data)}
-        return {k: v for k, v in out.items() if v is not _UNDEFINED}
+        out = {}
+        for k in _js_keys(data):
+            value = _unsalt(data[k])
+            if value is not _UNDEFINED:
+                out[k] = value
+        return out
     if isinstance(data, (list, tuple)):
         return [None if v is _UNDEFINED else v for v in map(_unsalt, data)]
     return _unsalt_value(data)
@@ -357,8 +406,21 @@ def _obfuscated_of(document: dict[str, Any]) -> list[str]:
 
 def digest(document: dict[str, Any]) -> str:
     """OA ``digestDocument``: the target hash (lowercase hex, no ``0x``) of a salted document."""
-    hashes = _obfuscated_of(document) + _leaf_hashes(_flatten(_data_of(document)))
-    return _hash_sorted(hashes)
+    obfuscated = _obfuscated_of(document)
+    flat = _flatten(_data_of(document))
+    hashes = []  # in any order: they are sorted before hashing
+    for key, value in flat.items():
+        if type(value) is str:  # the common leaf, inlined from _leaf_hash
+            try:
+                hashes.append(keccak256_hex(("{" + _encode_str(key) + ":" + _encode_str(value) + "}").encode()))
+                continue
+            except UnicodeEncodeError:
+                pass
+        hashes.append(_leaf_hash(key, value))
+    if obfuscated:
+        return _hash_sorted(obfuscated + hashes)
+    hashes.sort()  # our own lowercase hex: JSON.stringify needs no escaping
+    return keccak256_hex(('["' + '","'.join(hashes) + '"]' if hashes else "[]").encode())
 
 
 def _hash_sorted(hashes: list[str]) -> str:
@@ -466,39 +528,108 @@ def validate_raw_document(data: Any) -> list[str]:
 
 
 # --------------------------------------------------------------------------- wrap + verify
-def wrap_documents(
-    documents: Sequence[dict[str, Any]], *, external_schema_id: str | None = None, validate: bool = True
-) -> list[dict[str, Any]]:
-    """OA ``wrapDocuments``: salt each raw document, digest it, and batch all under one Merkle root.
+def default_processes() -> int:
+    """How many processes :func:`wrap_documents` may use: one per CPU this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
-    Raises :class:`SchemaValidationError` if a document is not a valid v2 document (set
-    ``validate=False`` to wrap arbitrary JSON objects, as JS cannot), and
-    :class:`OpenAttestationError` for an empty batch.
-    """
-    if not documents:
-        raise OpenAttestationError("wrap_documents needs at least one document")
-    wrapped = []
+
+# Fewer documents than this per process and a worker costs more (fork, pickling) than it saves.
+PARALLEL_MIN_PER_PROCESS = 2000
+_FORKED_INPUT: Sequence[Any] | None = None  # the documents, inherited by forked workers
+
+
+def _wrap_slice(
+    documents: Sequence[Any], offset: int, external_schema_id: str | None, validate: bool
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Salt and digest ``documents`` (numbered from ``offset`` in error messages): the wrapped
+    documents without their signature, and their target hashes."""
     salts = _salt_stream()
-    for i, raw in enumerate(documents):
+    docs: list[dict[str, Any]] = []
+    targets: list[str] = []
+    for i, raw in enumerate(documents, offset):
         if validate:
             errors = validate_raw_document(raw)
             if errors:
                 raise SchemaValidationError([f"document {i}: {e}" for e in errors])
         elif not isinstance(raw, dict):
             raise SchemaValidationError([f"document {i}: must be an object"])
-        flat: dict[str, Any] = {}
-        doc: dict[str, Any] = {"version": SCHEMA_V2, "data": _salt(raw, salts, flat, "", True)}
+        hashes: dict[str, str] = {}
+        doc: dict[str, Any] = {"version": SCHEMA_V2, "data": _salt_hashed(raw, salts, hashes, "", True)}
         if external_schema_id:
             doc["schema"] = external_schema_id
-        wrapped.append((doc, _hash_sorted(_leaf_hashes(flat))))
-    tree = MerkleTree([bytes.fromhex(target) for _, target in wrapped])
-    root = tree.root.hex()
-    out = []
-    for (doc, target), proof in zip(wrapped, tree.proofs()):
-        doc["signature"] = {"type": "SHA3MerkleProof", "targetHash": target,
-                            "proof": [p.hex() for p in proof], "merkleRoot": root}
-        out.append(doc)
-    return out
+        docs.append(doc)
+        leaves = sorted(hashes.values())  # our own lowercase hex: JSON.stringify needs no escaping
+        targets.append(keccak256_hex(('["' + '","'.join(leaves) + '"]' if leaves else "[]").encode()))
+    return docs, targets
+
+
+def _wrap_slice_worker(job: tuple[int, int, Sequence[Any] | None, str | None, bool]):
+    start, stop, documents, external_schema_id, validate = job
+    if documents is None:  # forked: read the parent's list, nothing was pickled to get here
+        documents = _FORKED_INPUT[start:stop]  # type: ignore[index]
+    with _gc_paused():
+        return _wrap_slice(documents, start, external_schema_id, validate)
+
+
+def _wrap_parallel(
+    documents: Sequence[Any], processes: int, external_schema_id: str | None, validate: bool
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """:func:`_wrap_slice` over ``processes`` slices: this process takes the first, worker processes
+    the others (forked when this process runs no other thread, else started by a fork server)."""
+    import multiprocessing
+    import threading
+
+    global _FORKED_INPUT
+    n = len(documents)
+    bounds = [n * k // processes for k in range(processes + 1)]
+    fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    mp = multiprocessing.get_context("fork" if fork else "spawn")
+    jobs = [(bounds[k], bounds[k + 1], None if fork else list(documents[bounds[k]:bounds[k + 1]]),
+             external_schema_id, validate) for k in range(1, processes)]
+    _FORKED_INPUT = documents if fork else None
+    try:
+        with mp.Pool(processes - 1) as pool:
+            pending = pool.imap(_wrap_slice_worker, jobs)  # in order: the first error in document order wins
+            docs, targets = _wrap_slice(documents[:bounds[1]], 0, external_schema_id, validate)
+            for more_docs, more_targets in pending:
+                docs += more_docs
+                targets += more_targets
+    finally:
+        _FORKED_INPUT = None
+    return docs, targets
+
+
+def wrap_documents(
+    documents: Sequence[dict[str, Any]], *, external_schema_id: str | None = None, validate: bool = True,
+    processes: int = 1,
+) -> list[dict[str, Any]]:
+    """OA ``wrapDocuments``: salt each raw document, digest it, and batch all under one Merkle root.
+
+    Raises :class:`SchemaValidationError` if a document is not a valid v2 document (set
+    ``validate=False`` to wrap arbitrary JSON objects, as JS cannot), and
+    :class:`OpenAttestationError` for an empty batch.
+
+    ``processes`` > 1 salts and digests slices of a large batch in that many processes (this one
+    included; at least ``PARALLEL_MIN_PER_PROCESS`` documents each, else fewer), then builds the
+    one Merkle tree here. The result is the same kind of batch; only the random salts differ, as
+    they do between any two runs.
+    """
+    if not documents:
+        raise OpenAttestationError("wrap_documents needs at least one document")
+    processes = max(1, min(int(processes), len(documents) // PARALLEL_MIN_PER_PROCESS))
+    with _gc_paused():  # millions of small acyclic objects: the cyclic GC would only rescan them
+        if processes > 1:
+            docs, targets = _wrap_parallel(documents, processes, external_schema_id, validate)
+        else:
+            docs, targets = _wrap_slice(documents, 0, external_schema_id, validate)
+        tree = MerkleTree([bytes.fromhex(target) for target in targets])
+        root = tree.root.hex()
+        for doc, target, proof in zip(docs, targets, tree.proofs_hex()):
+            doc["signature"] = {"type": "SHA3MerkleProof", "targetHash": target, "proof": proof, "merkleRoot": root}
+    return docs
 
 
 def wrap_document(

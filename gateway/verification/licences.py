@@ -7,12 +7,15 @@ and in ``alliance verify BUNDLE --rpc URL`` on any machine that can reach a node
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from chain.roles import bytes32_to_code, code_to_bytes32
 from chain.structs import call_struct
 from gateway.documents import openattestation as oa
+from gateway.verification.prefetch import Prefetch, is_prefetched, live_contract
 from gateway.verification.verdict import INVALID, VALID, Fragment, Verdict, run
 
 STATUS_NAMES = ("none", "valid", "suspended", "revoked", "expired", "superseded", "not_yet_valid")
@@ -40,6 +43,7 @@ def licence_id_of(data: dict[str, Any]) -> bytes:
 def verify_licence(document: dict[str, Any], contracts: Contracts, now: int | None = None) -> Verdict:
     """Integrity, anchoring, status, validity and issuer authority of a wrapped licence document."""
     now = int(time.time()) if now is None else now
+    contracts = _prefetched([document], contracts)  # same verdict; the chain read in 2 batched requests
     state: dict[str, Any] = {}
 
     def integrity():
@@ -132,6 +136,7 @@ def record_consistency(db_row: Any, contracts: Contracts) -> Fragment:
         return Fragment("RecordConsistency", "RECORD_CONSISTENCY", "SKIPPED",
                         "the gateway's record awaits confirmation of its transaction")
     try:
+        contracts = _prefetched_record(db_row.id, contracts)  # same reads, one batched request
         record = call_struct(contracts.licences.functions.getLicence(_hex32(db_row.id)))
         code = contracts.licences.functions.statusOf(_hex32(db_row.id)).call()
     except Exception as exc:  # noqa: BLE001
@@ -150,3 +155,156 @@ def record_consistency(db_row: Any, contracts: Contracts) -> Fragment:
         return Fragment("RecordConsistency", "RECORD_CONSISTENCY", INVALID,
                         "tampering: the gateway's record differs from the chain in " + ", ".join(problems))
     return Fragment("RecordConsistency", "RECORD_CONSISTENCY", VALID, "the gateway's record matches the chain")
+
+
+# ---------------------------------------------------------------------------- many documents
+
+PARALLEL_MIN_PER_PROCESS = 1000  # fewer documents per process and a worker costs more than it saves
+_FORKED_DOCUMENTS: Sequence[Any] | None = None  # the documents, inherited by forked workers
+
+
+def verify_licences(documents: Sequence[dict[str, Any]], contracts: Contracts, now: int | None = None, *,
+                    chunk: int = 1000, processes: int = 1) -> list[Verdict]:
+    """:func:`verify_licence` of each document: the same verdicts, fragment for fragment.
+
+    The chain is read in JSON-RPC batches (see ``gateway.verification.prefetch``), ``chunk``
+    documents at a time, the next chunk's reads running while this chunk's documents are checked.
+    ``processes`` > 1 checks slices of a large list in that many processes (this one included, at
+    least ``PARALLEL_MIN_PER_PROCESS`` documents each), each with its own connection to the node;
+    only for contracts on an HTTP node.
+    """
+    docs = list(documents)
+    if not docs:
+        return []
+    live = Contracts(live_contract(contracts.licences), live_contract(contracts.registry))
+    processes = max(1, min(int(processes), len(docs) // PARALLEL_MIN_PER_PROCESS))
+    spec = _node_spec(live) if processes > 1 else None
+    if spec is None:
+        return _verify_chunks(docs, live, now, chunk)
+    return _verify_parallel(docs, live, spec, now, chunk, processes)
+
+
+def _verify_chunks(docs: Sequence[dict[str, Any]], live: Contracts, now: int | None, chunk: int) -> list[Verdict]:
+    parts = [docs[i:i + chunk] for i in range(0, len(docs), max(1, chunk))]
+    verdicts: list[Verdict] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="licence-prefetch") as pool:
+        pending = pool.submit(_prefetched, parts[0], live)
+        for k, part in enumerate(parts):
+            answered = pending.result()
+            if k + 1 < len(parts):
+                pending = pool.submit(_prefetched, parts[k + 1], live)
+            verdicts += [verify_licence(document, answered, now) for document in part]
+    return verdicts
+
+
+def _node_spec(contracts: Contracts) -> tuple | None:
+    """What a worker process needs to bind the same contracts on the same node (None: not an HTTP node)."""
+    from web3 import HTTPProvider
+
+    provider = contracts.licences.w3.provider
+    if not isinstance(provider, HTTPProvider) or contracts.registry.w3.provider is not provider:
+        return None
+    kwargs = dict(provider.get_request_kwargs())
+    return (provider.endpoint_uri, kwargs, (contracts.licences.address, contracts.licences.abi),
+            (contracts.registry.address, contracts.registry.abi))
+
+
+def _bind(spec: tuple) -> Contracts:
+    from web3 import HTTPProvider, Web3
+
+    endpoint, kwargs, (lic_address, lic_abi), (reg_address, reg_abi) = spec
+    w3 = Web3(HTTPProvider(endpoint, request_kwargs=kwargs, exception_retry_configuration=None))
+    return Contracts(w3.eth.contract(address=lic_address, abi=lic_abi), w3.eth.contract(address=reg_address, abi=reg_abi))
+
+
+def _verify_slice(job: tuple) -> list[Verdict]:
+    spec, start, stop, docs, now, chunk = job
+    if docs is None:  # forked: the parent's list, nothing pickled to get here
+        docs = _FORKED_DOCUMENTS[start:stop]  # type: ignore[index]
+    return _verify_chunks(docs, _bind(spec), now, chunk)
+
+
+def _verify_parallel(docs: list[dict[str, Any]], live: Contracts, spec: tuple, now: int | None, chunk: int,
+                     processes: int) -> list[Verdict]:
+    import multiprocessing
+    import threading
+
+    global _FORKED_DOCUMENTS
+    n = len(docs)
+    bounds = [n * k // processes for k in range(processes + 1)]
+    fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    mp = multiprocessing.get_context("fork" if fork else "spawn")
+    jobs = [(spec, bounds[k], bounds[k + 1], None if fork else docs[bounds[k]:bounds[k + 1]], now, chunk)
+            for k in range(1, processes)]
+    _FORKED_DOCUMENTS = docs if fork else None
+    try:
+        with mp.Pool(processes - 1) as pool:
+            pending = pool.imap(_verify_slice, jobs)
+            verdicts = _verify_chunks(docs[:bounds[1]], live, now, chunk)
+            for more in pending:
+                verdicts += more
+    finally:
+        _FORKED_DOCUMENTS = None
+    return verdicts
+
+
+def _unsalted(document: Any, field: str) -> Any:
+    """``oa.unsalt(document)[field]`` without unsalting the rest (raises as that would)."""
+    return oa.unsalt({"data": {field: document["data"][field]}})[field]
+
+
+def _prefetched(documents: Sequence[Any], contracts: Contracts) -> Contracts:
+    """Stand-ins for ``contracts`` holding the answers to the calls :func:`verify_licence` will make
+    for ``documents``: two rounds of batched reads (the authority check needs the record first).
+    Best effort: a call it did not foresee is made live, so the verdicts are the same either way."""
+    if is_prefetched(contracts.licences) or is_prefetched(contracts.registry):
+        return contracts
+    try:
+        lic, reg = contracts.licences, contracts.registry
+        ahead = Prefetch()
+        ids: list[tuple[Any, bytes]] = []
+        for document in documents:
+            try:
+                root = _hex32(document["signature"]["merkleRoot"])
+                ahead.want(lic, "isIssued", root)
+                ahead.want(lic, "getIssuedBlock", root)  # a revert (not issued) is simply not used
+            except Exception:  # noqa: BLE001 - the fragment will report it
+                pass
+            try:
+                lid = licence_id_of({"id": _unsalted(document, "id")})
+                ahead.want(lic, "getLicence", lid)
+                ahead.want(lic, "statusOf", lid)
+                ids.append((document, lid))
+            except Exception:  # noqa: BLE001
+                pass
+        ahead.fetch()
+        fields = [c["name"] for c in lic.functions.getLicence.abi["outputs"][0]["components"]]
+        status, department, issued_at = (fields.index(f) for f in ("status", "department", "issuedAt"))
+        for document, lid in ids:
+            found, record = ahead.answered(lic, "getLicence", lid)
+            if not found or record[status] == 0:
+                continue
+            try:
+                licence_type = code_to_bytes32(_unsalted(document, "licenceType"))
+            except Exception:  # noqa: BLE001
+                continue
+            ahead.want(reg, "wasAuthorisedIssuerAt", licence_type, record[department], record[issued_at])
+        ahead.fetch()
+        return Contracts(ahead.contract(lic), ahead.contract(reg))
+    except Exception:  # noqa: BLE001 - never let reading ahead change a verdict: read live instead
+        return contracts
+
+
+def _prefetched_record(licence_id: str, contracts: Contracts) -> Contracts:
+    """Stand-ins answering :func:`record_consistency`'s two reads from one batched request."""
+    if is_prefetched(contracts.licences):
+        return contracts
+    try:
+        lid = _hex32(licence_id)
+        ahead = Prefetch()
+        ahead.want(contracts.licences, "getLicence", lid)
+        ahead.want(contracts.licences, "statusOf", lid)
+        ahead.fetch()
+        return Contracts(ahead.contract(contracts.licences), contracts.registry)
+    except Exception:  # noqa: BLE001
+        return contracts
