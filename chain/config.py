@@ -71,13 +71,31 @@ class DocumentSettings:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    """The working-day calendar (工作日) that notice periods, review deadlines and audit timers count in.
+
+    Saturdays and Sundays are rest days unless listed in ``workdays`` (调休 make-up days); the dates in
+    ``holidays`` are rest days. List the State Council's published holiday schedule here each year:
+    the product ships none, because a wrong default would silently shift every deadline.
+    """
+
+    holidays: tuple[str, ...] = ()  # ISO dates, e.g. "2027-01-01"
+    workdays: tuple[str, ...] = ()  # weekend dates that are working days (调休)
+    timezone: str = "Asia/Shanghai"  # the district's civil time, in which dates and deadlines are read
+
+
+@dataclass(frozen=True)
 class Settings:
+    """The whole configuration. Every field after ``database_url`` is one ``[section]`` of config.toml:
+    to add a section, define its frozen dataclass (defaults for every field) and add a field here."""
+
     data_dir: Path
     database_url: str = ""
     chain: ChainSettings = field(default_factory=ChainSettings)
     node: NodeSettings = field(default_factory=NodeSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
 
     # ---- derived paths -------------------------------------------------
     @property
@@ -132,6 +150,17 @@ class Settings:
         return self.chain.rpc_url == EMBEDDED
 
 
+def _sections() -> list[tuple[str, type]]:
+    """(name, dataclass) of every ``[section]`` of config.toml, in file order."""
+    defaults = Settings(data_dir=Path("."))
+    return [(f.name, type(getattr(defaults, f.name))) for f in fields(Settings) if f.name not in ("data_dir",
+                                                                                                  "database_url")]
+
+
+def section_names() -> list[str]:
+    return [name for name, _ in _sections()]
+
+
 def _section(cls: type, raw: Any, where: str) -> Any:
     if raw is None:
         return cls()
@@ -144,6 +173,11 @@ def _section(cls: type, raw: Any, where: str) -> Any:
     values = {}
     for key, value in raw.items():
         default = getattr(cls(), key)
+        if isinstance(default, tuple):  # a TOML array of strings
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}.{key} must be an array of strings, got {value!r}")
+            values[key] = tuple(value)
+            continue
         accepted: tuple[type, ...] = (int, float) if isinstance(default, float) else (type(default),)
         if isinstance(value, bool) or not isinstance(value, accepted):
             raise ConfigError(f"{where}.{key} must be of type {type(default).__name__}, got {value!r}")
@@ -161,7 +195,7 @@ def load_settings(data_dir: Path | str | None = None) -> Settings:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    unknown = set(raw) - {"database_url", "chain", "node", "gateway", "documents"}
+    unknown = set(raw) - {"database_url", *section_names()}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}")
     if not isinstance(raw.get("database_url", ""), str):
@@ -169,10 +203,7 @@ def load_settings(data_dir: Path | str | None = None) -> Settings:
     settings = Settings(
         data_dir=root,
         database_url=str(raw.get("database_url", "")),
-        chain=_section(ChainSettings, raw.get("chain"), f"{path} [chain]"),
-        node=_section(NodeSettings, raw.get("node"), f"{path} [node]"),
-        gateway=_section(GatewaySettings, raw.get("gateway"), f"{path} [gateway]"),
-        documents=_section(DocumentSettings, raw.get("documents"), f"{path} [documents]"),
+        **{name: _section(cls, raw.get(name), f"{path} [{name}]") for name, cls in _sections()},
     )
     if settings.documents.cipher not in ("aes-256-gcm", "sm4-gcm"):
         raise ConfigError(f"{path} [documents] cipher must be \"aes-256-gcm\" or \"sm4-gcm\"")
@@ -194,8 +225,13 @@ def render_config(settings: Settings) -> str:
         lines = [f"[{name}]"]
         for f in fields(obj):
             value = getattr(obj, f.name)
-            lines.append(f"{f.name} = " + (_toml_string(value) if isinstance(value, str) else repr(value).lower()
-                                          if isinstance(value, bool) else repr(value)))
+            if isinstance(value, tuple):
+                rendered = "[" + ", ".join(_toml_string(v) for v in value) + "]"
+            elif isinstance(value, str):
+                rendered = _toml_string(value)
+            else:
+                rendered = repr(value).lower() if isinstance(value, bool) else repr(value)
+            lines.append(f"{f.name} = {rendered}")
         return "\n".join(lines)
 
     head = [
@@ -205,8 +241,8 @@ def render_config(settings: Settings) -> str:
         f"database_url = {_toml_string(settings.database_url)}",
         "",
     ]
-    return "\n".join(head + [table("chain", settings.chain), "", table("node", settings.node), "",
-                             table("gateway", settings.gateway), "", table("documents", settings.documents)]) + "\n"
+    body = "\n\n".join(table(name, getattr(settings, name)) for name in section_names())
+    return "\n".join(head) + body + "\n"
 
 
 def with_overrides(settings: Settings, **sections: dict[str, Any]) -> Settings:

@@ -339,3 +339,20 @@ def test_roles_are_case_insensitive_and_normalised() -> None:
     market = spec.department("MARKET")
     assert "governor" in market.roles
     assert market.members[0].roles == ("governor", "issuer")
+
+
+def test_calendar_section_round_trips_arrays(tmp_path: Path) -> None:
+    from chain.config import CalendarSettings
+
+    settings = replace(Settings(data_dir=tmp_path), calendar=CalendarSettings(holidays=("2027-01-01",),
+                                                                              workdays=("2027-02-06",)))
+    write_config(tmp_path, render_config(settings))
+    loaded = load_settings(tmp_path)
+    assert loaded.calendar.holidays == ("2027-01-01",)
+    assert loaded.calendar.workdays == ("2027-02-06",)
+
+
+def test_calendar_holidays_must_be_strings(tmp_path: Path) -> None:
+    write_config(tmp_path, "[calendar]\nholidays = [20270101]\n")
+    with pytest.raises(ConfigError, match=r"\[calendar\]\.holidays must be an array of strings"):
+        load_settings(tmp_path)

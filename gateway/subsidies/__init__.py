@@ -1,0 +1,1 @@
+"""Subsidies: policies, applications with reduced materials, review, notice, payout, use, trace."""
