@@ -23,7 +23,8 @@ EVM_VERSION = "cancun"
 OPTIMIZER_RUNS = 200
 
 # Contracts that are deployed (the rest are libraries, interfaces and abstract bases).
-DEPLOYABLE = ("AllianceRegistry", "LicenceRegistry", "DocumentStore", "OracleHub", "AuditHolds", "SubsidyLedger")
+DEPLOYABLE = ("AllianceRegistry", "LicenceRegistry", "DocumentStore", "OracleHub", "AuditHolds", "SubsidyLedger",
+              "AuditTrail", "AgencyDraws")
 
 
 @dataclass(frozen=True)

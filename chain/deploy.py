@@ -61,7 +61,8 @@ def constructor_args(name: str, spec: AllianceSpec, deployed: dict[str, Contract
     """Constructor arguments of each deployable contract, in deployment order."""
     if name == "AllianceRegistry":
         return (spec.proposal_lifetime_days * 86400,)
-    if name in ("LicenceRegistry", "DocumentStore", "OracleHub", "AuditHolds"):
+    if name in ("LicenceRegistry", "DocumentStore", "OracleHub", "AuditHolds", "AuditTrail",
+                "AgencyDraws"):
         try:
             return (deployed["AllianceRegistry"].address,)
         except KeyError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +57,7 @@ def _jsonable(value: Any) -> Any:
         return "0x" + bytes(value).hex()
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):  # dict, and web3's AttributeDict of a struct argument (e.g. policy terms)
         return {k: _jsonable(v) for k, v in value.items()}
     return value
 

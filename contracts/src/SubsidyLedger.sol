@@ -27,7 +27,7 @@ import {AuditHolds} from "./AuditHolds.sol";
 ///         Transitions: Submitted → UnderReview → … → Approved (level 3); Submitted → Approved
 ///         (auto); Submitted | UnderReview → Rejected (failed level); (enrolment) → Approved;
 ///         Approved → Noticed (openNotice); Noticed → Rejected (upheld objection);
-///         Noticed | PartiallyPaid → PartiallyPaid | Paid (recordPayout). Usage reports and claw
+///         Noticed | PartiallyPaid → PartiallyPaid | Paid (recordPayout, recordPayoutBatch). Usage reports and claw
 ///         backs are recorded against PartiallyPaid / Paid applications and do not change the status.
 /// @dev No personal data: `applicant` is a keyed hash (HMAC) of the enterprise's USCC computed
 ///      off-chain; documents appear as hashes. Amounts are in fen (分). A policy belongs to the
@@ -156,6 +156,18 @@ contract SubsidyLedger is AllianceAccess {
         address recordedBy;
     }
 
+    /// @notice One line of a payout batch as finance confirms it from the bank's return file.
+    /// @param applicationId The application paid.
+    /// @param lineNo The line of the batch (as exported).
+    /// @param amount Amount paid on this line (fen).
+    /// @param bankReference The bank's reference of the transfer.
+    struct PayoutInput {
+        bytes32 applicationId;
+        uint32 lineNo;
+        uint128 amount;
+        bytes32 bankReference;
+    }
+
     /// @notice Ledger-wide counts and sums (fen).
     struct Totals {
         uint32 policies;
@@ -251,6 +263,12 @@ contract SubsidyLedger is AllianceAccess {
     error PayoutHeld(bytes32 applicationId);
     /// @notice The batch id or bank reference is zero.
     error IncompletePayout();
+    /// @notice A payout batch must hold at least one line.
+    error EmptyBatch();
+    /// @notice The enrolment lists differ in length.
+    error LengthMismatch(uint256 applicants, uint256 amounts);
+    /// @notice More enterprises than one enrolment transaction takes.
+    error BatchTooLarge(uint256 size, uint256 max);
     /// @notice Reported spending would exceed the amount received.
     error SpendAboveReceived(uint128 paid, uint128 spent, uint128 amount);
     /// @notice Recovering `amount` would exceed the amount paid.
@@ -265,6 +283,10 @@ contract SubsidyLedger is AllianceAccess {
     event PolicyAmended(bytes32 indexed policyId, uint32 version, PolicyInput terms, address by);
     /// @notice Policy `policyId` was closed by `by`.
     event PolicyClosed(bytes32 indexed policyId, address by);
+    /// @notice The reason (hash of its document) for an amendment (`closed` false) or the closing of a policy.
+    event PolicyChangeReason(bytes32 indexed policyId, uint32 version, bool closed, bytes32 reasonHash);
+    /// @notice The evidence an automatic approval (秒批) decided on.
+    event AutoApprovalEvidence(bytes32 indexed applicationId, bytes32 ruleVersion, bytes32 evidenceHash);
     /// @notice The gateway `by` filed application `applicationId` of `applicant` under `policyId`.
     event ApplicationSubmitted(
         bytes32 indexed applicationId,
@@ -340,6 +362,9 @@ contract SubsidyLedger is AllianceAccess {
         bytes32 noticeId,
         address by
     );
+    /// @notice FINANCE member `by` recorded payout batch `batchId` (bank return file `returnDigest`):
+    ///         `lines` lines paying `total` fen, each also emitted as `PayoutRecorded`.
+    event PayoutBatchRecorded(bytes32 indexed batchId, bytes32 returnDigest, uint32 lines, uint128 total, address by);
     /// @notice The gateway `by` recorded usage report `reportHash` of `applicationId`: `spent` in `category`;
     ///         the application's reported spending is now `spentTotal`.
     event UseReported(
@@ -356,6 +381,8 @@ contract SubsidyLedger is AllianceAccess {
     );
 
     // ---------------------------------------------------------------- state
+    /// @notice The most enterprises one `enrolMany` call enrols.
+    uint256 public constant MAX_ENROL = 200;
     /// @notice The alarm holds consulted before every payout.
     AuditHolds public holds;
 
@@ -401,6 +428,23 @@ contract SubsidyLedger is AllianceAccess {
     /// @param policyId The policy.
     /// @param terms The new terms.
     function amendPolicy(bytes32 policyId, PolicyInput calldata terms) external onlyRole(AllianceRoles.POLICY) {
+        _amend(policyId, terms);
+    }
+
+    /// @notice Amends an open policy with the hash of its stated reason (the amendment decision document).
+    /// @dev As `amendPolicy`; the reason hash may not be zero. Emits `PolicyAmended`, `PolicyChangeReason`.
+    /// @param policyId The policy.
+    /// @param terms The new terms.
+    /// @param reasonHash SHA-256 of the reason document (stored off-chain).
+    function amendPolicy(bytes32 policyId, PolicyInput calldata terms, bytes32 reasonHash)
+        external
+        onlyRole(AllianceRoles.POLICY)
+    {
+        if (reasonHash == bytes32(0)) revert ZeroHash();
+        emit PolicyChangeReason(policyId, _amend(policyId, terms), false, reasonHash);
+    }
+
+    function _amend(bytes32 policyId, PolicyInput calldata terms) private returns (uint32 version) {
         Policy storage p = _ownPolicy(policyId);
         if (p.closed) revert PolicyIsClosed(policyId);
         _checkTerms(policyId, terms);
@@ -409,7 +453,7 @@ contract SubsidyLedger is AllianceAccess {
         if (terms.perEnterpriseCap < p.maxApproved) revert CapBelowApproved(terms.perEnterpriseCap, p.maxApproved);
         p.terms = terms;
         p.amendedAt = uint64(block.timestamp);
-        uint32 version = p.version + 1;
+        version = p.version + 1;
         p.version = version;
         emit PolicyAmended(policyId, version, terms, msg.sender);
     }
@@ -418,9 +462,23 @@ contract SubsidyLedger is AllianceAccess {
     /// @dev Caller: a POLICY member of the policy's department. Emits `PolicyClosed`.
     /// @param policyId The policy.
     function closePolicy(bytes32 policyId) external onlyRole(AllianceRoles.POLICY) {
+        _close(policyId);
+    }
+
+    /// @notice Closes a policy with the hash of its stated reason.
+    /// @dev As `closePolicy`; the reason hash may not be zero. Emits `PolicyClosed`, `PolicyChangeReason`.
+    /// @param policyId The policy.
+    /// @param reasonHash SHA-256 of the reason document (stored off-chain).
+    function closePolicy(bytes32 policyId, bytes32 reasonHash) external onlyRole(AllianceRoles.POLICY) {
+        if (reasonHash == bytes32(0)) revert ZeroHash();
+        emit PolicyChangeReason(policyId, _close(policyId), true, reasonHash);
+    }
+
+    function _close(bytes32 policyId) private returns (uint32 version) {
         Policy storage p = _ownPolicy(policyId);
         if (p.closed) revert PolicyIsClosed(policyId);
         p.closed = true;
+        version = p.version;
         emit PolicyClosed(policyId, msg.sender);
     }
 
@@ -472,9 +530,45 @@ contract SubsidyLedger is AllianceAccess {
         onlyRole(AllianceRoles.POLICY)
         returns (bytes32 applicationId)
     {
-        Policy storage p = _ownPolicy(policyId);
+        Policy storage p = _enrolPolicy(policyId);
+        applicationId = _enrol(policyId, p, applicant, amount);
+    }
+
+    /// @notice Enrols many eligible enterprises of a no-application policy (免申即享) in one transaction:
+    ///         all or none (any refusal reverts the whole batch with that enterprise's error).
+    /// @dev Caller: a POLICY member of the policy's department. Each enterprise as in `enrolEligible`
+    ///      (window, duplicate, cap, budget); at most MAX_ENROL per call. Emits `ApplicationEnrolled` and
+    ///      `ApplicationApproved` per enterprise.
+    /// @param policyId The no-application policy.
+    /// @param applicants Keyed hashes (HMAC) of the enterprises' USCCs.
+    /// @param amounts Amount granted to each (fen), in the same order.
+    /// @return applicationIds keccak256(abi.encode(policyId, applicant)) of each.
+    function enrolMany(bytes32 policyId, bytes32[] calldata applicants, uint128[] calldata amounts)
+        external
+        onlyRole(AllianceRoles.POLICY)
+        returns (bytes32[] memory applicationIds)
+    {
+        uint256 n = applicants.length;
+        if (n == 0) revert EmptyBatch();
+        if (n != amounts.length) revert LengthMismatch(n, amounts.length);
+        if (n > MAX_ENROL) revert BatchTooLarge(n, MAX_ENROL);
+        Policy storage p = _enrolPolicy(policyId);
+        applicationIds = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            applicationIds[i] = _enrol(policyId, p, applicants[i], amounts[i]);
+        }
+    }
+
+    function _enrolPolicy(bytes32 policyId) private view returns (Policy storage p) {
+        p = _ownPolicy(policyId);
         if (p.closed) revert PolicyIsClosed(policyId);
         if (!p.terms.noApplication) revert NotNoApplicationPolicy(policyId);
+    }
+
+    function _enrol(bytes32 policyId, Policy storage p, bytes32 applicant, uint128 amount)
+        private
+        returns (bytes32 applicationId)
+    {
         Application storage a;
         (applicationId, a) = _newApplication(policyId, p, applicant);
         a.requested = amount;
@@ -496,6 +590,27 @@ contract SubsidyLedger is AllianceAccess {
         external
         onlyRole(AllianceRoles.OPERATOR)
     {
+        _autoApprove(applicationId, amount, ruleVersion);
+    }
+
+    /// @notice Approves by the auto-approval rule (秒批) with the hash of the evidence it decided on (the
+    ///         field-by-field verification and criteria result).
+    /// @dev As `autoApprove`; the evidence hash may not be zero. Emits `ApplicationApproved`,
+    ///      `AutoApprovalEvidence`.
+    /// @param applicationId The application.
+    /// @param amount Amount approved (fen).
+    /// @param ruleVersion The version of the rule that decided.
+    /// @param evidenceHash keccak256 of the canonical evidence document (kept off-chain by the gateway).
+    function autoApprove(bytes32 applicationId, uint128 amount, bytes32 ruleVersion, bytes32 evidenceHash)
+        external
+        onlyRole(AllianceRoles.OPERATOR)
+    {
+        if (evidenceHash == bytes32(0)) revert ZeroHash();
+        _autoApprove(applicationId, amount, ruleVersion);
+        emit AutoApprovalEvidence(applicationId, ruleVersion, evidenceHash);
+    }
+
+    function _autoApprove(bytes32 applicationId, uint128 amount, bytes32 ruleVersion) private {
         Application storage a = _application(applicationId);
         if (a.status != Status.Submitted) revert InvalidStatus(applicationId, a.status);
         if (ruleVersion == bytes32(0)) revert ZeroHash();
@@ -683,6 +798,34 @@ contract SubsidyLedger is AllianceAccess {
         external
         onlyRole(AllianceRoles.FINANCE)
     {
+        _pay(batchId, PayoutInput(applicationId, lineNo, amount, bankReference));
+    }
+
+    /// @notice Records the paid lines of a payout batch (拨付) in one transaction, from the bank's
+    ///         return file: every line is checked as by `recordPayout`, and any refused line refuses
+    ///         the whole batch (nothing is half-recorded).
+    /// @dev Caller: a FINANCE member. Emits `PayoutRecorded` per line, then `PayoutBatchRecorded`.
+    /// @param batchId The finance payout batch (export file) id.
+    /// @param returnDigest Hash of the bank return file the lines come from.
+    /// @param lines The paid lines (at least one).
+    function recordPayoutBatch(bytes32 batchId, bytes32 returnDigest, PayoutInput[] calldata lines)
+        external
+        onlyRole(AllianceRoles.FINANCE)
+    {
+        uint256 count = lines.length;
+        if (count == 0) revert EmptyBatch();
+        if (returnDigest == bytes32(0)) revert ZeroHash();
+        uint128 total;
+        for (uint256 i = 0; i < count; ++i) {
+            _pay(batchId, lines[i]);
+            total += lines[i].amount;
+        }
+        emit PayoutBatchRecorded(batchId, returnDigest, uint32(count), total, msg.sender);
+    }
+
+    /// @dev Records one payout line after the notice, objection, hold, amount and line checks.
+    function _pay(bytes32 batchId, PayoutInput memory l) private {
+        bytes32 applicationId = l.applicationId;
         Application storage a = _application(applicationId);
         Status s = a.status;
         if (s == Status.Approved) revert NotNoticed(applicationId);
@@ -691,14 +834,15 @@ contract SubsidyLedger is AllianceAccess {
         if (block.timestamp < endsAt) revert NoticeNotEnded(endsAt, uint64(block.timestamp));
         if (a.openObjections != 0) revert ObjectionOpen(applicationId, a.openObjections);
         if (holds.isHeld(applicationId)) revert PayoutHeld(applicationId);
-        if (batchId == bytes32(0) || bankReference == bytes32(0)) revert IncompletePayout();
+        if (batchId == bytes32(0) || l.bankReference == bytes32(0)) revert IncompletePayout();
+        uint128 amount = l.amount;
         if (amount == 0) revert ZeroAmount();
         uint128 paid = a.paid;
         if (amount > a.approved - paid) revert OverPayment(a.approved, paid, amount);
-        PayoutLine storage line = _payoutLines[keccak256(abi.encode(batchId, lineNo))];
-        if (line.paidAt != 0) revert PayoutLineExists(batchId, lineNo);
+        PayoutLine storage line = _payoutLines[keccak256(abi.encode(batchId, l.lineNo))];
+        if (line.paidAt != 0) revert PayoutLineExists(batchId, l.lineNo);
         line.applicationId = applicationId;
-        line.bankReference = bankReference;
+        line.bankReference = l.bankReference;
         line.amount = amount;
         line.paidAt = uint64(block.timestamp);
         line.recordedBy = msg.sender;
@@ -709,7 +853,8 @@ contract SubsidyLedger is AllianceAccess {
         _totals.paid += amount;
         ++_totals.payoutLines;
         emit PayoutRecorded(
-            applicationId, batchId, a.policyId, lineNo, a.applicant, amount, paid, bankReference, a.noticeId, msg.sender
+            applicationId, batchId, a.policyId, l.lineNo, a.applicant, amount, paid, l.bankReference, a.noticeId,
+            msg.sender
         );
     }
 

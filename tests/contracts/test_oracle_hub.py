@@ -20,6 +20,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 from chain.alliance import DEFAULT_ALLIANCE_FILE, AllianceConfigError, load_alliance, parse_alliance
+from oracle.facts import FACT_TYPES
 from tests.contracts.conftest import (
     GOVERNOR,
     ISSUER,
@@ -502,11 +503,13 @@ def test_quorum_above_the_source_members_accepts_nothing(w3, hub, reg, people):
 # ================================================================ the alliance file's data sources
 
 
-def test_default_alliance_binds_the_four_data_sources():
+def test_default_alliance_binds_the_six_data_sources():
     spec = load_alliance(DEFAULT_ALLIANCE_FILE)
     sources = {ds.code: (ds.source, ds.quorum) for ds in spec.data_sources}
     assert sources == {"ENTERPRISE_REGISTRY": ("MARKET", 1), "TAX_SUMMARY": ("TAX", 1),
-                       "SOCIAL_INSURANCE": ("HRSS", 1), "BANK_RETURN": ("FINANCE", 1)}
+                       "SOCIAL_INSURANCE": ("HRSS", 1), "BANK_RETURN": ("FINANCE", 1),
+                       "UTILITY_USE": ("DRC", 1), "BANK_FLOW": ("FINANCE", 1)}
+    assert sources == {code: (cls.SOURCE, 1) for code, cls in FACT_TYPES.items()}  # the adapters agree
     for ds in spec.data_sources:
         assert ds.name and ds.name_en
         oracles = [m for m in spec.department(ds.source).members if "oracle" in m.roles]
@@ -523,7 +526,7 @@ def _default_data() -> dict:
     ("change", "message"),
     [
         ({"source": "POLICE"}, "source must be one of the departments"),
-        ({"source": "DRC"}, "source department DRC does not hold the oracle role"),
+        ({"source": "COMMERCE"}, "source department COMMERCE does not hold the oracle role"),
         ({"quorum": 0}, "quorum must be an integer from 1 to 255"),
         ({"quorum": 256}, "quorum must be an integer from 1 to 255"),
         ({"quorum": True}, "quorum must be an integer"),

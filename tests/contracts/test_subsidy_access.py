@@ -90,6 +90,7 @@ WRITES: list[tuple[str, int, bool, Builder]] = [
     ("submitApplication", OPERATOR, False,
      lambda w3, f, a: f.submitApplication(P1, applicant_of("NEW"), 1, h("m"), 0)),
     ("enrolEligible", POLICY, True, lambda w3, f, a: f.enrolEligible(FREE, applicant_of("NEW"), 1)),
+    ("enrolMany", POLICY, True, lambda w3, f, a: f.enrolMany(FREE, [applicant_of("NEW MANY")], [1])),
     ("autoApprove", OPERATOR, False, lambda w3, f, a: f.autoApprove(a["submitted"], 1, h("rule"))),
     ("review", REVIEWER, True, lambda w3, f, a: f.review(a["submitted"], 1, True, 1, h("o"))),
     ("declareRecusal", REVIEWER, True, lambda w3, f, a: f.declareRecusal(a["submitted"], h("r"))),
@@ -99,6 +100,8 @@ WRITES: list[tuple[str, int, bool, Builder]] = [
     ("fileObjection", OPERATOR, False, lambda w3, f, a: f.fileObjection(N2, a["noticed"], h("o"))),
     ("answerObjection", POLICY, True, lambda w3, f, a: f.answerObjection(N2, 1, h("a"), True)),
     ("recordPayout", FINANCE, False, lambda w3, f, a: f.recordPayout(a["paid"], h("b"), 9, 1, h("r"))),
+    ("recordPayoutBatch", FINANCE, False,
+     lambda w3, f, a: f.recordPayoutBatch(h("b"), h("f"), [(a["paid"], 8, 1, h("r"))])),
     ("reportUse", OPERATOR, False, lambda w3, f, a: f.reportUse(a["paid"], h("u"), 1, 1)),
     ("clawBack", POLICY, True, lambda w3, f, a: f.clawBack(a["paid"], 1, h("c"))),
 ]
@@ -130,7 +133,7 @@ def test_write_refused_without_the_role(w3, ledger, apps, people, name, role, de
 def test_write_refused_for_the_role_in_another_department(w3, ledger, apps, people, name, role, dept_bound,
                                                           build) -> None:
     fn = build(w3, ledger.functions, apps)
-    policy = FREE if name == "enrolEligible" else P1
+    policy = FREE if name in ("enrolEligible", "enrolMany") else P1
     assert WHO_HOLDS["com_officer"] & role
     assert_reverts(fn, "NotPolicyDepartment", policy, COMMERCE, sender=people["com_officer"])
 

@@ -374,3 +374,68 @@ def test_claw_back_never_exceeds_what_was_paid(ledger, flow, people, p1) -> None
     send(f.clawBack(app, 40_000_00, h("r2")), who)
     assert flow.application(app)["recovered"] == 70_000_00
     assert flow.policy(P1)["recoveredTotal"] == 70_000_00
+
+
+# ---------------------------------------------------------------- payout batches (one transaction per bank batch)
+
+
+def test_a_batch_records_every_line_in_one_transaction_with_an_event_per_line(ledger, flow, people, p1) -> None:
+    acme = flow.noticed(P1, ACME, amount=150_000_00)
+    beta = flow.noticed(P1, BETA, amount=100_000_00)
+    f, who = ledger.functions, people["finance"]
+    lines = [(acme, 1, 100_000_00, h("ref 1")), (beta, 2, 100_000_00, h("ref 2")), (acme, 3, 50_000_00, h("ref 3"))]
+    receipt = send(f.recordPayoutBatch(h("PB-1"), h("return file"), lines), who)
+    recorded = events(receipt, ledger, "PayoutRecorded")
+    assert [(e["applicationId"], e["lineNo"], e["amount"], e["bankReference"]) for e in recorded] == [
+        (acme, 1, 100_000_00, h("ref 1")), (beta, 2, 100_000_00, h("ref 2")), (acme, 3, 50_000_00, h("ref 3"))]
+    assert [e["paidTotal"] for e in recorded] == [100_000_00, 100_000_00, 150_000_00]
+    assert all(e["batchId"] == h("PB-1") and e["by"] == who for e in recorded)
+    assert events(receipt, ledger, "PayoutBatchRecorded") == [
+        {"batchId": h("PB-1"), "returnDigest": h("return file"), "lines": 3, "total": 250_000_00, "by": who}]
+    assert flow.application(acme)["status"] == AppStatus.PAID and flow.application(beta)["status"] == AppStatus.PAID
+    assert as_record(PAYOUT_LINE_FIELDS, f.getPayoutLine(h("PB-1"), 2).call())["amount"] == 100_000_00
+    assert flow.policy(P1)["paidTotal"] == 250_000_00
+
+
+def test_one_refused_line_refuses_the_whole_batch(ledger, flow, people, p1) -> None:
+    acme = flow.noticed(P1, ACME, amount=150_000_00)
+    beta = flow.noticed(P1, BETA, amount=100_000_00)
+    f, who = ledger.functions, people["finance"]
+    good = (acme, 1, 150_000_00, h("ref 1"))
+    assert_reverts(f.recordPayoutBatch(h("PB-1"), h("rf"), [good, (beta, 2, 100_000_01, h("ref 2"))]),
+                   "OverPayment", 100_000_00, 0, 100_000_01, sender=who)
+    assert flow.application(acme)["paid"] == 0  # the good line was not recorded either
+    assert as_record(PAYOUT_LINE_FIELDS, f.getPayoutLine(h("PB-1"), 1).call())["paidAt"] == 0
+    assert_reverts(f.recordPayoutBatch(h("PB-1"), h("rf"), []), "EmptyBatch", sender=who)
+    assert_reverts(f.recordPayoutBatch(h("PB-1"), ZERO, [good]), "ZeroHash", sender=who)
+    assert_reverts(f.recordPayoutBatch(ZERO, h("rf"), [good]), "IncompletePayout", sender=who)
+
+
+def test_a_batch_checks_each_line_like_a_single_payout(w3, ledger, holds, flow, people, p1) -> None:
+    f, who = ledger.functions, people["finance"]
+    paid = flow.noticed(P1, ACME, amount=100_000_00)
+    held = flow.noticed(P1, BETA, amount=100_000_00)
+    send(holds.functions.placeHold(held, h("alert"), h("evidence")), people["inspector"])
+    running = flow.approved(P1, GAMMA, amount=100_000_00)
+    _, ends = flow.notice(N2, P1, [running])
+    batch = h("PB-2")
+    ok = (paid, 1, 60_000_00, h("r1"))
+    # the same line twice inside one batch: the second is refused
+    assert_reverts(f.recordPayoutBatch(batch, h("rf"), [ok, (paid, 1, 1, h("r2"))]), "PayoutLineExists", batch, 1,
+                   sender=who)
+    # the same application twice inside one batch: together above approved
+    assert_reverts(f.recordPayoutBatch(batch, h("rf"), [ok, (paid, 2, 40_000_01, h("r2"))]), "OverPayment",
+                   100_000_00, 60_000_00, 40_000_01, sender=who)
+    assert_reverts(f.recordPayoutBatch(batch, h("rf"), [ok, (held, 2, 1, h("r2"))]), "PayoutHeld", held, sender=who)
+    end, _now = assert_reverts(f.recordPayoutBatch(batch, h("rf"), [ok, (running, 2, 1, h("r2"))]),
+                               "NoticeNotEnded", sender=who)
+    assert end == ends
+    assert_reverts(f.recordPayoutBatch(batch, h("rf"), [ok, (paid, 2, 1, ZERO)]), "IncompletePayout", sender=who)
+    send(f.recordPayoutBatch(batch, h("rf"), [ok]), who)
+    # a line of a recorded batch cannot be recorded again, by a batch or singly
+    assert_reverts(f.recordPayoutBatch(batch, h("rf2"), [(paid, 1, 1, h("r9"))]), "PayoutLineExists", batch, 1,
+                   sender=who)
+    assert_reverts(f.recordPayout(paid, batch, 1, 1, h("r9")), "PayoutLineExists", batch, 1, sender=who)
+    # a re-export of the rest in a new batch goes through
+    send(f.recordPayoutBatch(h("PB-3"), h("rf3"), [(paid, 1, 40_000_00, h("r3"))]), who)
+    assert flow.application(paid)["status"] == AppStatus.PAID
