@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from chain.keystore import KeystoreError
@@ -14,6 +14,7 @@ from gateway.context import GatewayContext
 from gateway.deps import Caller, current_caller, get_context, require_enterprise, require_member
 from gateway.errors import APIError
 from gateway.services import licences as svc
+from gateway.verification.asgi import verdict_json
 
 router = APIRouter(tags=["licences"])
 LICENCE_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -225,12 +226,28 @@ async def verify_licence(request: Request, ctx: GatewayContext = Depends(get_con
     if not isinstance(doc, dict) or "signature" not in doc or "data" not in doc:
         raise APIError(422, "not_wrapped_document", "expected an OpenAttestation v2 wrapped document "
                        "(with data and signature)")
-    return svc.verify_document(ctx, doc)
+    await svc.chain_facts(ctx).await_fresh()  # the head check without blocking the event loop
+    return svc.verify_document(ctx, doc, fresh=True)
+
+
+async def _context(request: Request) -> GatewayContext:
+    return request.app.state.context  # get_context without a worker-thread hop (it is a sync dependency)
+
+
+def _verdict_response(verdict: dict[str, Any]) -> Response:
+    """The verdict as JSON, serialised once (no jsonable_encoder pass: it is plain JSON already)."""
+    return Response(verdict_json(verdict), media_type="application/json")
 
 
 @router.get("/verify/licence/{licence_id}", summary="Public: verify a licence held by this gateway by its id")
-def verify_by_id(licence_id: str, ctx: GatewayContext = Depends(get_context)) -> dict:
-    return svc.verify_document(ctx, svc.document(load(ctx, licence_id)))
+async def verify_by_id(licence_id: str, ctx: GatewayContext = Depends(_context)) -> dict:
+    lid = _lid(licence_id)
+    await svc.chain_facts(ctx).await_fresh()  # shared head check, started after this request arrived
+    try:
+        row = svc.record(ctx, lid)
+    except svc.LicenceError as exc:
+        raise _error(exc) from None
+    return _verdict_response(svc.verify_document(ctx, svc.document(row), fresh=True, row=row))
 
 
 @router.get("/verify/licence", summary="Public: verify by licence type and number")

@@ -40,8 +40,11 @@ def licence_id_of(data: dict[str, Any]) -> bytes:
     return _hex32(str(data["id"]))
 
 
-def verify_licence(document: dict[str, Any], contracts: Contracts, now: int | None = None) -> Verdict:
-    """Integrity, anchoring, status, validity and issuer authority of a wrapped licence document."""
+def verify_licence(document: dict[str, Any], contracts: Contracts, now: int | None = None, *,
+                   data: dict[str, Any] | None = None) -> Verdict:
+    """Integrity, anchoring, status, validity and issuer authority of a wrapped licence document.
+
+    ``data``: ``oa.unsalt(document)`` if the caller has computed it already (it is not recomputed)."""
     now = int(time.time()) if now is None else now
     contracts = _prefetched([document], contracts)  # same verdict; the chain read in 2 batched requests
     state: dict[str, Any] = {}
@@ -53,7 +56,7 @@ def verify_licence(document: dict[str, Any], contracts: Contracts, now: int | No
             return INVALID, f"not a well-formed OpenAttestation v2 document: {exc}", {}
         if not intact:
             return INVALID, "the document was altered: its fields do not hash to the signed targetHash and root", {}
-        state["data"] = oa.unsalt(document)
+        state["data"] = oa.unsalt(document) if data is None else data
         return VALID, "fields, targetHash and Merkle proof are consistent", {}
 
     def on_chain_record():

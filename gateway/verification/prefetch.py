@@ -10,9 +10,9 @@ will make are sent ahead in a few JSON-RPC batches, and the fragments get stand-
   at ``latest`` — decoded to the value web3 returns (``bytes`` for ``bytesN``, ``int`` for
   ``uintN`` and enums, ``bool``, checksum address strings, tuples for structs);
 * every other call — one not asked ahead, one that reverted, a node error, an output it does not
-  decode exactly, a node that refuses batches, a provider that is not HTTP (eth-tester) — is made
-  live through web3 at the moment the fragment makes it, so it returns or fails exactly as it
-  would without prefetching.
+  decode exactly, a node that refuses batches — is made live through web3 at the moment the
+  fragment makes it, so it returns or fails exactly as it would without prefetching. A provider
+  that is not HTTP (eth-tester, in process) is asked one call at a time instead of in batches.
 
 Only functions whose inputs and outputs are all static ``bytes32`` / ``uintN`` / ``bool`` /
 ``address`` (or a struct of them) are prefetched; that covers the DocumentStore-shape reads.
@@ -220,11 +220,20 @@ def _post(provider: HTTPProvider, body: bytes) -> Any:
     return None  # pragma: no cover
 
 
-def _batch_eth_calls(provider: Any, calls: list[tuple[str, str]]) -> list[str | None]:
+def _batch_eth_calls(provider: Any, calls: list[tuple[str, str]], w3: Any = None) -> list[str | None]:
     """``eth_call`` at ``latest`` of each (to, data); the result hex, or None where there is none
     (an error, a revert, no answer at all): those are left to the live call."""
     results: list[str | None] = [None] * len(calls)
-    if not calls or not isinstance(provider, HTTPProvider):
+    if not calls:
+        return results
+    if not isinstance(provider, HTTPProvider):  # eth-tester and other in-process providers: one by one
+        if w3 is None:
+            return results
+        for i, (to, data) in enumerate(calls):
+            try:
+                results[i] = "0x" + bytes(w3.eth.call({"to": to, "data": data}, "latest")).hex()
+            except Exception:  # noqa: BLE001 - a revert or a node error: the live call will meet it
+                continue
         return results
     for start in range(0, len(calls), MAX_BATCH):
         body = "[" + ",".join(
@@ -278,7 +287,8 @@ class Prefetch:
             by_provider.setdefault(id(contract.w3.provider), []).append((key, contract, fn, data))
         for items in by_provider.values():
             provider = items[0][1].w3.provider
-            results = _batch_eth_calls(provider, [(contract.address, data) for _, contract, _, data in items])
+            results = _batch_eth_calls(provider, [(contract.address, data) for _, contract, _, data in items],
+                                       items[0][1].w3)
             for (key, _, fn, _), result in zip(items, results):
                 if result is None or len(result) != 2 + 2 * fn.size:
                     continue

@@ -18,6 +18,15 @@ class Fragment:
     reason: str = ""
     data: dict[str, Any] = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, Any]:
+        """``dataclasses.asdict`` of the fragment, without its generic (and slow) recursion."""
+        return {"name": self.name, "type": self.type, "status": self.status, "reason": self.reason,
+                "data": asdict(self)["data"] if _nested(self.data) else dict(self.data)}
+
+
+def _nested(data: dict[str, Any]) -> bool:
+    return any(isinstance(v, (dict, list, tuple)) or hasattr(v, "__dataclass_fields__") for v in data.values())
+
 
 @dataclass
 class Verdict:
@@ -40,7 +49,8 @@ class Verdict:
         return [f for f in self.fragments if f.status in (INVALID, ERROR)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "valid": self.valid, "fragments": [asdict(f) for f in self.fragments],
+        status = self.status
+        return {"status": status, "valid": status == VALID, "fragments": [f.to_dict() for f in self.fragments],
                 "failed": [f.name for f in self.failed()]}
 
 
