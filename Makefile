@@ -8,9 +8,9 @@ BIN := $(VENV)/bin
 DATA ?= $(CURDIR)/.alliance
 PYTEST_ARGS ?=
 
-.PHONY: setup up test contracts lock clean
+.PHONY: setup up test contracts lock clean browser
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed browser
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,21 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+## The browser tests (tests/web) drive Debian's chromium through Playwright (no browser download); a CJK
+## font makes their screenshots readable. Installed with apt-get when missing and we are root.
+APT_BROWSER := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei
+browser:
+	@if [ -x /usr/bin/chromium ] && { ! command -v fc-list >/dev/null || fc-list :lang=zh | grep -q .; }; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "make setup: installing Debian's chromium and a CJK font for the browser tests (tests/web)"; \
+	  $(APT_BROWSER) >/dev/null 2>&1 || { apt-get update -qq && $(APT_BROWSER) >/dev/null; }; \
+	elif [ -x /usr/bin/chromium ]; then \
+	  echo "make setup: no CJK font: browser test screenshots will show boxes (sudo apt-get install fonts-wqy-microhei)"; \
+	else \
+	  echo "make setup: no /usr/bin/chromium and not root: the browser tests (tests/web) will be skipped;" \
+	       "install it with: sudo apt-get install chromium fonts-wqy-microhei"; \
+	fi
 
 ## Start the product on its embedded default: anvil node, SQLite, gateway on 127.0.0.1.
 up: setup

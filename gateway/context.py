@@ -13,6 +13,7 @@ from chain.ledger import Ledger
 from gateway.auth.tokens import TokenSigner
 from gateway.documents.batcher import Batcher
 from gateway.documents.vault import DocumentVault
+from gateway.services.users import LoginThrottle
 
 
 @dataclass
@@ -59,6 +60,13 @@ class GatewayContext:
     batcher: Batcher
     hmac_key: bytes  # the alliance secret: identifiers go on-chain only as HMACs under it
     members: MemberCache = field(default_factory=MemberCache)
+    login_throttle: LoginThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        g = self.settings.gateway
+        self.login_throttle = LoginThrottle(
+            max_failures=g.login_max_failures, max_failures_per_address=g.login_max_failures_per_address,
+            window_seconds=g.login_window_seconds, lock_seconds=g.login_lock_seconds)
 
 
 def department_signer(ledger: Ledger, department: str, roles: tuple[str, ...] = ("issuer", "operator")):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from chain.roles import to_names
@@ -29,10 +29,18 @@ class TokenResponse(BaseModel):
     roles: list[str]
 
 
-@router.post("/login", response_model=TokenResponse, summary="Exchange a username and password for a token")
-def login(body: LoginRequest, ctx: GatewayContext = Depends(get_context)) -> TokenResponse:
+def client_address(request: Request | None) -> str:
+    return request.client.host if request is not None and request.client else "unknown"
+
+
+@router.post("/login", response_model=TokenResponse, summary="Exchange a username and password for a token "
+             "(repeated failures lock the username or the address for a while: 429 login_locked)")
+def login(body: LoginRequest, request: Request, ctx: GatewayContext = Depends(get_context)) -> TokenResponse:
     try:
-        user = users.authenticate(ctx.sessions, body.username, body.password)
+        user = users.authenticate_throttled(ctx.sessions, users.login_throttle(ctx), body.username, body.password,
+                                            client_address(request))
+    except users.LoginLocked as exc:
+        raise APIError(429, exc.code, str(exc), scope=exc.scope, retry_after_seconds=exc.retry_after) from None
     except users.UserError as exc:
         raise APIError(401, exc.code, str(exc)) from None
     department, roles = None, ()

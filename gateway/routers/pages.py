@@ -1,78 +1,96 @@
-"""Public web pages (no login): the QR-code landing page of a licence and a verification form."""
+"""Public web pages (no login): the QR-code landing page of a licence and the verification page
+(a wrapped document, a proof bundle or a presentation as a file, or a licence type and number)."""
 
 from __future__ import annotations
 
-import html
+import io
 import json
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from gateway.context import GatewayContext
-from gateway.deps import get_context
-from gateway.routers.licences import _lid
+from gateway.deps import Caller, get_context
+from gateway.routers.licences import LICENCE_ID
 from gateway.services import licences as svc
+from gateway.web.render import render
+from gateway.web.session import optional_caller
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-
-STYLE = """body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;
-color:#1b1f24}h1{font-size:1.4rem}.verdict{padding:1rem;border-radius:.5rem;font-size:1.2rem;font-weight:600}
-.VALID{background:#e6f4ea;color:#137333}.INVALID,.ERROR{background:#fce8e6;color:#a50e0e}
-table{border-collapse:collapse;width:100%;margin:1rem 0}td,th{border-bottom:1px solid #ddd;padding:.4rem;
-text-align:left;vertical-align:top}.s-VALID{color:#137333}.s-INVALID,.s-ERROR{color:#a50e0e}.s-SKIPPED{color:#777}
-form{margin:1rem 0;padding:1rem;border:1px solid #ddd;border-radius:.5rem}input,select,button{margin:.2rem}"""
-LABELS = {"VALID": "有效 VALID", "INVALID": "无效 INVALID", "ERROR": "无法核验 ERROR"}
+HIDDEN_FIELDS = {"issuers", "validFromTimestamp", "validUntilTimestamp"}
 
 
-def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(status_code=status_code,
-                        content=f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
-<style>{STYLE}</style></head><body>{body}</body></html>""")
+class UnreadableFile(ValueError):
+    """The uploaded file is none of: a wrapped document, a proof bundle, a presentation."""
 
 
-def _verdict_html(result: dict, bundle_url: str | None) -> str:
-    status = result["status"]
-    rows = "".join(
-        f"<tr><td>{html.escape(f['name'])}</td><td class='s-{f['status']}'>{f['status']}</td>"
-        f"<td>{html.escape(f['reason'])}</td></tr>" for f in result["fragments"])
-    fields = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                     for k, v in result.get("disclosed", {}).items())
-    link = f"<p><a href='{bundle_url}' download>下载证明包 Download proof bundle</a> — check it offline with " \
-           f"<code>alliance verify BUNDLE --rpc URL</code></p>" if bundle_url else ""
-    return (f"<div class='verdict {status}' id='verdict'>{LABELS.get(status, status)}</div>"
-            f"<h2>核验项 Checks</h2><table id='checks'><tr><th>check</th><th>result</th><th>why</th></tr>{rows}</table>"
-            f"<h2>披露字段 Disclosed fields</h2><table id='fields'>{fields}</table>{link}")
+def _row(ctx: GatewayContext, licence_id: str):
+    if not LICENCE_ID.match(licence_id):
+        return None
+    try:
+        return svc.get(ctx, licence_id.lower())
+    except svc.LicenceError:
+        return None
 
 
-FORM = """<form method="post" action="/verify" enctype="multipart/form-data"><b>按文件核验 Verify a file</b><br>
-<input type="file" name="file" accept=".json,application/json"><button>核验 Verify</button></form>
-<form method="get" action="/verify"><b>按证照编号核验 Verify by licence number</b><br>
-<input name="licence_type" placeholder="BUSINESS_LICENCE"><input name="number" placeholder="编号 number">
-<button>核验 Verify</button></form>"""
+def _result(ctx: GatewayContext, doc: dict[str, Any]) -> dict[str, Any]:
+    """A verdict with what the page needs beside it: the shown fields, the licence row if held here."""
+    verdict = svc.verify_document(ctx, doc)
+    disclosed = {k: v for k, v in verdict.get("disclosed", {}).items() if k not in HIDDEN_FIELDS}
+    lid = str(verdict.get("disclosed", {}).get("id", ""))
+    row = _row(ctx, lid) if lid else None
+    hidden = len(doc.get("privacy", {}).get("obfuscatedData", []) or [])
+    intact = any(f["name"] == "OpenAttestationHash" and f["status"] == "VALID" for f in verdict["fragments"])
+    # the bundle holds the gateway's full copy: offered only for the very document checked here, unaltered
+    # and with nothing hidden (a presentation's hidden fields stay hidden)
+    same = (row is not None and intact and not hidden
+            and doc.get("signature", {}).get("targetHash") == row.target_hash[2:])
+    return {"verdict": verdict, "disclosed": disclosed, "hidden_count": hidden,
+            "row": svc.summary(row) if row is not None else None,
+            "bundle_url": f"/v/{row.id}/bundle" if same else None}
+
+
+def documents_in(raw: bytes) -> tuple[str, list[dict[str, Any]]]:
+    """(kind, documents) of an uploaded file: a wrapped document, a proof bundle or a presentation."""
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadableFile(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UnreadableFile("not a JSON object")
+    if data.get("format") == "alliance-ledger/licence-proof@1" and isinstance(data.get("document"), dict):
+        return "bundle", [data["document"]]
+    if data.get("format") == "alliance-ledger/presentation@1" and isinstance(data.get("documents"), list):
+        docs = [d for d in data["documents"] if isinstance(d, dict)]
+        if not docs:
+            raise UnreadableFile("the presentation holds no documents")
+        return "presentation", docs
+    if "signature" in data and "data" in data:
+        return "document", [data]
+    raise UnreadableFile("not an OpenAttestation wrapped document, proof bundle or presentation")
 
 
 @router.get("/v/{licence_id}")
-def landing(licence_id: str, ctx: GatewayContext = Depends(get_context)) -> HTMLResponse:
+def landing(licence_id: str, request: Request, ctx: GatewayContext = Depends(get_context),
+            caller: Caller | None = Depends(optional_caller)) -> HTMLResponse:
     """The page a licence's QR code opens: the verdict, each check and the disclosed fields."""
-    try:
-        row = svc.get(ctx, _lid(licence_id))
-    except svc.LicenceError:
-        return _page("未找到 Not found", f"<h1>未找到证照 Licence not found</h1><p>{html.escape(licence_id)}</p>{FORM}",
-                     404)
-    result = svc.verify_document(ctx, svc.document(row))
-    title = f"{row.licence_type} {row.number}"
-    return _page(title, f"<h1>电子证照核验 Licence verification</h1><p>{html.escape(title)}</p>"
-                 + _verdict_html(result, f"/v/{row.id}/bundle")
-                 + f"<p><img src='/v/{row.id}/qr.svg' alt='QR code of this page' width='160'></p>")
+    row = _row(ctx, licence_id)
+    if row is None:
+        return render(request, "verify.html", {"results": [], "not_found": licence_id, "kind": None,
+                                               "form": {}, "error": None, "licence_types": _licence_types(ctx)},
+                      status_code=404, caller=caller)
+    result = _result(ctx, svc.document(row))
+    return render(request, "landing.html", {"result": result, "licence": svc.summary(row)}, caller=caller)
 
 
 @router.get("/v/{licence_id}/bundle")
 def landing_bundle(licence_id: str, ctx: GatewayContext = Depends(get_context)) -> JSONResponse:
-    try:
-        row = svc.get(ctx, _lid(licence_id))
-    except svc.LicenceError as exc:
-        return JSONResponse({"error": {"code": exc.code, "message": str(exc)}}, status_code=exc.status)
+    row = _row(ctx, licence_id)
+    if row is None:
+        code = "licence_not_found" if LICENCE_ID.match(licence_id) else "invalid_licence_id"
+        return JSONResponse({"error": {"code": code, "message": f"no licence {licence_id}"}},
+                            status_code=404 if code == "licence_not_found" else 422)
     return JSONResponse(svc.bundle(ctx, row), headers={
         "Content-Disposition": f'attachment; filename="licence-{row.number}.bundle.json"'})
 
@@ -80,45 +98,57 @@ def landing_bundle(licence_id: str, ctx: GatewayContext = Depends(get_context)) 
 @router.get("/v/{licence_id}/qr.svg")
 def landing_qr(licence_id: str, request: Request, ctx: GatewayContext = Depends(get_context)) -> Response:
     """The QR code to print on a licence: it opens this licence's verification page."""
-    import io
-
     import segno
 
-    try:
-        row = svc.get(ctx, _lid(licence_id))
-    except svc.LicenceError as exc:
-        return JSONResponse({"error": {"code": exc.code, "message": str(exc)}}, status_code=exc.status)
+    row = _row(ctx, licence_id)
+    if row is None:
+        return JSONResponse({"error": {"code": "licence_not_found", "message": f"no licence {licence_id}"}},
+                            status_code=404)
     out = io.BytesIO()
     segno.make(str(request.base_url).rstrip("/") + f"/v/{row.id}", error="m").save(out, kind="svg", scale=4)
     return Response(out.getvalue(), media_type="image/svg+xml")
 
 
+def _licence_types(ctx: GatewayContext) -> list[tuple[str, str, str]]:
+    return [(lt.code, lt.name, lt.name_en) for lt in ctx.ledger.spec.licence_types]
+
+
 @router.get("/verify")
-def verify_form(licence_type: str | None = None, number: str | None = None,
-                ctx: GatewayContext = Depends(get_context)) -> HTMLResponse:
-    head = "<h1>电子证照核验 Licence verification</h1>"
+def verify_form(request: Request, licence_type: str | None = None, number: str | None = None,
+                ctx: GatewayContext = Depends(get_context),
+                caller: Caller | None = Depends(optional_caller)) -> HTMLResponse:
+    values: dict[str, Any] = {"results": [], "kind": None, "not_found": None, "error": None,
+                              "form": {"licence_type": licence_type or "", "number": number or ""},
+                              "licence_types": _licence_types(ctx)}
     if not (licence_type and number):
-        return _page("核验 Verify", head + FORM)
+        return render(request, "verify.html", values, caller=caller)
     try:
         row = svc.find(ctx, licence_type, number)
     except svc.LicenceError as exc:
-        return _page("核验 Verify", head + f"<p class='s-INVALID'>{html.escape(str(exc))}</p>" + FORM, exc.status)
-    result = svc.verify_document(ctx, svc.document(row))
-    return _page("核验 Verify", head + _verdict_html(result, f"/v/{row.id}/bundle") + FORM)
+        values["error"] = str(exc)
+        return render(request, "verify.html", values, status_code=exc.status, caller=caller)
+    values.update(kind="number", results=[_result(ctx, svc.document(row))])
+    return render(request, "verify.html", values, caller=caller)
 
 
 @router.post("/verify")
-async def verify_upload(request: Request, ctx: GatewayContext = Depends(get_context)) -> HTMLResponse:
-    head = "<h1>电子证照核验 Licence verification</h1>"
+async def verify_upload(request: Request, ctx: GatewayContext = Depends(get_context),
+                        caller: Caller | None = Depends(optional_caller)) -> HTMLResponse:
+    values: dict[str, Any] = {"results": [], "kind": None, "not_found": None, "error": None, "form": {},
+                              "licence_types": _licence_types(ctx)}
     form = await request.form()
     upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        return _page("核验 Verify", head + "<p class='s-INVALID'>请选择文件 choose a file</p>" + FORM)
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        values["error"] = "choose_file"
+        return render(request, "verify.html", values, status_code=422, caller=caller)
     raw = await upload.read(ctx.settings.documents.max_bytes + 1)
+    if len(raw) > ctx.settings.documents.max_bytes:
+        values["error"] = "the file exceeds the size limit"
+        return render(request, "verify.html", values, status_code=413, caller=caller)
     try:
-        doc = json.loads(raw)
-        if not isinstance(doc, dict) or "signature" not in doc:
-            raise ValueError("not an OpenAttestation wrapped document")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _page("核验 Verify", head + f"<p class='s-INVALID'>{html.escape(str(exc))}</p>" + FORM)
-    return _page("核验 Verify", head + _verdict_html(svc.verify_document(ctx, doc), None) + FORM)
+        kind, docs = documents_in(raw)
+    except UnreadableFile as exc:
+        values["error"] = str(exc)
+        return render(request, "verify.html", values, status_code=422, caller=caller)
+    values.update(kind=kind, results=[_result(ctx, doc) for doc in docs[:50]], filename=upload.filename)
+    return render(request, "verify.html", values, caller=caller)
