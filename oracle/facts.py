@@ -7,7 +7,17 @@ data type (``dataType``)    source    key within a file         class
 ``TAX_SUMMARY``             TAX       uscc, year                :class:`TaxSummary`
 ``SOCIAL_INSURANCE``        HRSS      uscc, month               :class:`SocialInsurance`
 ``BANK_RETURN``             FINANCE   batch_id, line_no         :class:`BankReturn`
+``UTILITY_USE``             DRC       uscc, year                :class:`UtilityUse`
+``BANK_FLOW``               FINANCE   uscc, reference           :class:`BankFlow`
 ==========================  ========  ========================  =========================================
+
+UTILITY_USE comes from the development and reform bureau (DRC): it runs the district's energy-use
+monitoring (能耗双控 / 重点用能单位能耗在线监测) and receives the grid and water companies' per-account
+consumption for every enterprise in the district, so it is the one department that holds an
+enterprise's electricity and water use (the grid company itself is not an alliance member). BANK_FLOW
+comes from FINANCE, which supervises the subsidy accounts and obtains the receiving accounts'
+statements from the banks (资金流向监测): outgoing transfers after a subsidy was received, with the
+counterparty's account and holder only as keyed hashes.
 
 Conventions of the canonical value (:meth:`value_dict`), which is what gets hashed:
 
@@ -45,7 +55,7 @@ from oracle.uscc import validate as validate_uscc
 
 __all__ = [
     "CST", "EnterpriseStatus", "PayStatus", "TAX_CREDIT_RATINGS", "EnterpriseRegistry", "TaxSummary",
-    "SocialInsurance", "BankReturn", "Fact", "FACT_TYPES", "DATA_TYPE_SOURCES", "canonical_json",
+    "SocialInsurance", "BankReturn", "UtilityUse", "BankFlow", "FlowKind", "Fact", "FACT_TYPES", "DATA_TYPE_SOURCES", "canonical_json",
     "value_hash", "subject_hash", "data_type_bytes32", "hex32", "validate_uscc", "is_valid_uscc",
 ]
 
@@ -134,6 +144,7 @@ class EnterpriseRegistry:
     officers: tuple[bytes, ...] = ()  # keyed party hashes, sorted, unique
     phone_hash: bytes | None = None
     controller_hash: bytes | None = None  # actual controller (实际控制人)
+    relatives: tuple[bytes, ...] = ()  # close relatives (近亲属) of shareholders / officers: keyed party hashes
 
     def __post_init__(self) -> None:
         _check_uscc(self.uscc)
@@ -145,7 +156,7 @@ class EnterpriseRegistry:
               "registered_district must be a 6-digit division code")
         _need(isinstance(self.established, date) and not isinstance(self.established, datetime),
               "established must be a date")
-        for name in ("shareholders", "officers"):
+        for name in ("shareholders", "officers", "relatives"):
             items = tuple(getattr(self, name))
             for item in items:
                 _check_hash(name, item)
@@ -173,6 +184,8 @@ class EnterpriseRegistry:
             "officers": [hex32(h) for h in self.officers],
             "phone_hash": hex32(self.phone_hash) if self.phone_hash else None,
             "controller_hash": hex32(self.controller_hash) if self.controller_hash else None,
+            # only when the export names any: older facts keep their value hash
+            **({"relatives": [hex32(h) for h in self.relatives]} if self.relatives else {}),
         }
 
 
@@ -298,9 +311,90 @@ class BankReturn:
         }
 
 
-Fact = Union[EnterpriseRegistry, TaxSummary, SocialInsurance, BankReturn]
+class FlowKind(StrEnum):
+    """How money left the receiving account."""
+
+    CASH = "cash"  # 取现
+    TRANSFER = "transfer"  # 转账
+
+
+@dataclass(frozen=True)
+class UtilityUse:
+    """One enterprise's electricity and water use in one year (DRC's energy-use monitoring)."""
+
+    DATA_TYPE: ClassVar[str] = "UTILITY_USE"
+    SOURCE: ClassVar[str] = "DRC"
+
+    uscc: str
+    year: int
+    electricity_kwh: int
+    water_tonnes: int
+
+    def __post_init__(self) -> None:
+        _check_uscc(self.uscc)
+        _need(isinstance(self.year, int) and 1990 <= self.year <= 2100, "year must be between 1990 and 2100")
+        for name in ("electricity_kwh", "water_tonnes"):
+            v = getattr(self, name)
+            _need(isinstance(v, int) and not isinstance(v, bool) and v >= 0, f"{name} must be a non-negative integer")
+
+    def key(self) -> tuple[str, ...]:
+        """The record's key within one export."""
+        return (self.uscc, str(self.year))
+
+    def value_dict(self) -> dict[str, Any]:
+        """The canonical value."""
+        return {"uscc": self.uscc, "year": self.year, "electricity_kwh": self.electricity_kwh,
+                "water_tonnes": self.water_tonnes}
+
+
+@dataclass(frozen=True)
+class BankFlow:
+    """One outgoing movement of an enterprise's account (资金流向): a cash withdrawal or a transfer,
+    the counterparty's account and its holder (ID number or USCC) only as keyed hashes."""
+
+    DATA_TYPE: ClassVar[str] = "BANK_FLOW"
+    SOURCE: ClassVar[str] = "FINANCE"
+
+    uscc: str
+    reference: str  # the bank's transaction reference
+    account_hash: bytes  # the enterprise's account the money left
+    value_date: date
+    amount: int  # fen
+    kind: FlowKind
+    counterparty_hash: bytes | None = None  # keyed account hash of the receiving account (transfers)
+    counterparty_holder_hash: bytes | None = None  # keyed party hash of its holder, when the bank knows it
+
+    def __post_init__(self) -> None:
+        _check_uscc(self.uscc)
+        _check_text("reference", self.reference)
+        _need(len(self.reference) <= 64, "reference must be at most 64 characters")
+        _check_hash("account_hash", self.account_hash)
+        _need(isinstance(self.value_date, date) and not isinstance(self.value_date, datetime),
+              "value_date must be a date")
+        _check_fen("amount", self.amount, positive=True)
+        object.__setattr__(self, "kind", FlowKind(self.kind))
+        _check_hash("counterparty_hash", self.counterparty_hash, optional=True)
+        _check_hash("counterparty_holder_hash", self.counterparty_holder_hash, optional=True)
+        if self.kind is FlowKind.TRANSFER:
+            _need(self.counterparty_hash is not None, "a transfer needs the counterparty's account")
+
+    def key(self) -> tuple[str, ...]:
+        """The record's key within one export."""
+        return (self.uscc, self.reference)
+
+    def value_dict(self) -> dict[str, Any]:
+        """The canonical value."""
+        return {"uscc": self.uscc, "reference": self.reference, "account_hash": hex32(self.account_hash),
+                "value_date": self.value_date.isoformat(), "amount": self.amount, "kind": self.kind.value,
+                "counterparty_hash": hex32(self.counterparty_hash) if self.counterparty_hash else None,
+                "counterparty_holder_hash": hex32(self.counterparty_holder_hash)
+                if self.counterparty_holder_hash else None}
+
+
+Fact = Union[EnterpriseRegistry, TaxSummary, SocialInsurance, BankReturn, UtilityUse, BankFlow]
 FACT_TYPES: dict[str, type] = {cls.DATA_TYPE: cls
-                               for cls in (EnterpriseRegistry, TaxSummary, SocialInsurance, BankReturn)}
+                               for cls in (EnterpriseRegistry, TaxSummary, SocialInsurance, BankReturn, UtilityUse,
+                                           BankFlow)}
 DATA_TYPE_SOURCES: dict[str, str] = {code: cls.SOURCE for code, cls in FACT_TYPES.items()}
 
 

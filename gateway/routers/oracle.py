@@ -11,7 +11,7 @@ from oracle import service
 from oracle.uscc import is_valid
 
 router = APIRouter(prefix="/oracle", tags=["oracle"])
-DATA_TYPES = ("ENTERPRISE_REGISTRY", "TAX_SUMMARY", "SOCIAL_INSURANCE", "BANK_RETURN")
+DATA_TYPES = ("ENTERPRISE_REGISTRY", "TAX_SUMMARY", "SOCIAL_INSURANCE", "BANK_RETURN", "UTILITY_USE", "BANK_FLOW")
 
 
 def _uscc(uscc: str) -> str:

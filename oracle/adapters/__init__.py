@@ -9,6 +9,8 @@ module                 data type           input
 ``tax``                TAX_SUMMARY          CSV
 ``social_insurance``   SOCIAL_INSURANCE     CSV
 ``bank_return``        BANK_RETURN          CSV (needs ``hmac_key``)
+``utility``            UTILITY_USE          CSV
+``bank_flow``          BANK_FLOW            CSV (needs ``hmac_key``)
 =====================  ==================  ======================================
 
 :func:`detect` tells the data type from a file's header; :func:`parse_bytes` / :func:`parse_file`
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from oracle.adapters import bank_return, registry, social_insurance, tax
+from oracle.adapters import bank_flow, bank_return, registry, social_insurance, tax, utility
 from oracle.adapters.base import Column, FileError, LineError, ParsedLine, ParseResult, decode, read_csv
 
 __all__ = ["ParsedLine", "LineError", "ParseResult", "READERS", "detect", "parse_bytes", "parse_file",
@@ -31,12 +33,16 @@ READERS: dict[str, Callable[..., ParseResult]] = {
     tax.DATA_TYPE: tax.parse,
     social_insurance.DATA_TYPE: social_insurance.parse,
     bank_return.DATA_TYPE: bank_return.parse,
+    utility.DATA_TYPE: utility.parse,
+    bank_flow.DATA_TYPE: bank_flow.parse,
 }
 _COLUMNS: dict[str, list[Column]] = {
     tax.DATA_TYPE: tax.COLUMNS,
     social_insurance.DATA_TYPE: social_insurance.COLUMNS,
     bank_return.DATA_TYPE: bank_return.COLUMNS,
     registry.DATA_TYPE: registry.COLUMNS,
+    utility.DATA_TYPE: utility.COLUMNS,
+    bank_flow.DATA_TYPE: bank_flow.COLUMNS,
 }
 
 

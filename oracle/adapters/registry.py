@@ -14,7 +14,9 @@ CSV header (canonical names; Chinese aliases accepted, any order)::
 * ``shareholders`` 股东 and ``officers`` 主要人员 (optional): entries separated by ``;``, each
   ``name|id_number`` or ``name|id_number|role`` (ID number or, for a corporate shareholder, its USCC;
   may be left empty, then the name is hashed; the role is not kept);
-  ``controller`` 实际控制人 (optional): one such entry; ``phone`` 联系电话 (optional).
+  ``controller`` 实际控制人 (optional): one such entry; ``phone`` 联系电话 (optional);
+  ``relatives`` 近亲属 (optional): close relatives of the shareholders and officers, entries as above
+  (REV2 matches them against reviewers' declared identities).
   These are replaced by keyed hashes (:mod:`oracle.keyed`) here and never kept in clear.
 
 JSON: a list of objects, or ``{"enterprises": [...]}``, with the same keys; parties may be given
@@ -52,6 +54,7 @@ COLUMNS = [
     Column("officers", ("主要人员", "高管"), required=False),
     Column("phone", ("联系电话", "电话"), required=False),
     Column("controller", ("实际控制人",), required=False),
+    Column("relatives", ("近亲属", "关联自然人"), required=False),
 ]
 
 STATUS_ALIASES = {
@@ -115,11 +118,13 @@ def build(row: Row, hmac_key: bytes) -> EnterpriseRegistry | None:
     officers = row.get("officers", _parties(hmac_key), required=False) or ()
     phone = row.get("phone", lambda v: phone_hash(hmac_key, str(v)), required=False)
     controller = row.get("controller", lambda v: _party(hmac_key, v), required=False)
+    relatives = row.get("relatives", _parties(hmac_key), required=False) or ()
     if row.problems:
         return None
     return EnterpriseRegistry(uscc=uscc, registered_capital=capital, status=EnterpriseStatus(status),
                               registered_district=district, established=established, shareholders=shareholders,
-                              officers=officers, phone_hash=phone, controller_hash=controller, **values)
+                              officers=officers, phone_hash=phone, controller_hash=controller, relatives=relatives,
+                              **values)
 
 
 def _require_key(hmac_key: bytes | None) -> bytes:

@@ -50,8 +50,8 @@ def tx_hash_of(raw_hex: str) -> str:
 def test_deploy_and_bootstrap_the_default_alliance(template: Template, env: ChainEnv, keyring: Keyring,
                                                    alliance_spec: AllianceSpec) -> None:
     report = template.report
-    assert (report.departments, report.members, report.authorities, report.data_sources) == (14, 14, 6, 4)
-    assert report.transactions == 14 + 14 + 6 + 4 + 2  # + threshold + seal
+    assert (report.departments, report.members, report.authorities, report.data_sources) == (14, 14, 6, 6)
+    assert report.transactions == 14 + 14 + 6 + 6 + 2  # + threshold + seal
     f = env.registry.functions
     assert f.isSealed().call()
     assert f.threshold().call() == alliance_spec.threshold
@@ -64,7 +64,8 @@ def test_deploy_and_bootstrap_the_default_alliance(template: Template, env: Chai
     assert f.isAuthorisedIssuer(code_to_bytes32("BUSINESS_LICENCE"), code_to_bytes32("MARKET")).call()
     assert not f.isAuthorisedIssuer(code_to_bytes32("BUSINESS_LICENCE"), code_to_bytes32("TAX")).call()
     assert tuple(f.dataSourceOf(code_to_bytes32("TAX_SUMMARY")).call()) == (code_to_bytes32("TAX"), 1)
-    assert len(f.dataTypes().call()) == 4
+    assert len(f.dataTypes().call()) == 6
+    assert tuple(f.dataSourceOf(code_to_bytes32("UTILITY_USE")).call()) == (code_to_bytes32("DRC"), 1)
 
     # running the bootstrap again (e.g. after a crash) sends nothing once sealed
     rows = len(env.journal())

@@ -33,7 +33,8 @@ def registry() -> EnterpriseRegistry:
 
 def test_sources_are_one_department_each():
     assert DATA_TYPE_SOURCES == {"ENTERPRISE_REGISTRY": "MARKET", "TAX_SUMMARY": "TAX",
-                                 "SOCIAL_INSURANCE": "HRSS", "BANK_RETURN": "FINANCE"}
+                                 "SOCIAL_INSURANCE": "HRSS", "BANK_RETURN": "FINANCE",
+                                 "UTILITY_USE": "DRC", "BANK_FLOW": "FINANCE"}
 
 
 def test_canonical_json_is_sorted_compact_utf8():
