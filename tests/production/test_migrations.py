@@ -18,6 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select, text
 
+import audit.models  # noqa: F401
 import chain.indexer  # noqa: F401  (registers the tables on Base.metadata)
 import chain.journal  # noqa: F401
 import gateway.models  # noqa: F401
