@@ -26,6 +26,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit import alerts as store
@@ -152,7 +153,17 @@ def process(env: AuditEnv, findings: Iterable[Finding], now: int, *, full_scan: 
             s.add(AuditNotice(alert_pk=alert.id, level=alert.level, audience="commission",
                               department=alert.department, deadline_at=None, at=now))
 
-    result = store.apply_findings(env.sessions, findings, now, full_scan=full_scan, route=tell)
+    findings = list(findings)
+    for attempt in range(3):
+        try:
+            result = store.apply_findings(env.sessions, findings, now, full_scan=full_scan, route=tell)
+            break
+        except IntegrityError:
+            # another thread or gateway process opened the same alert first (the unique key on
+            # point/subject/occurrence refused ours): applying again finds it and updates it instead
+            if attempt == 2:
+                raise
+            log.info("audit: an alert was opened concurrently; applying the findings again")
     if settle_chain and env.chain is not None:
         settle(env, now)
     return result
