@@ -5,8 +5,8 @@ and bootstraps from an alliance file listing every member's address.
 
 One department issues a licence, the other verifies it from the chain alone; neither can sign for the
 other: the contract refuses a licence type the department is not authorised for, and a gateway refuses
-to act for a member whose key it does not hold. (Reviewing a subsidy application against the licence
-belongs to the subsidy issue and is not covered here.)
+to act for a member whose key it does not hold. (Reviewing a subsidy application against the licence:
+test_subsidy_across_gateways.py.)
 """
 
 from __future__ import annotations
