@@ -1,7 +1,9 @@
 """Subsidy pages. Enterprises: open policies, apply with the materials their licences satisfy shown as such,
-follow each application through the six stages, confirm the payee account, report the use of funds.
+follow each application through the six stages (a licence-backed material whose licence lapsed since filing
+shown with its reason, and re-supplied by upload), confirm the payee account, report the use of funds.
 Reviewers: the work list with red / yellow / green deadlines and prompts, an application with the automatic
-verification's differences field by field and the provenance of each fact, review and sign.
+verification's differences field by field and the provenance of each fact, the materials re-checked on chain
+(sign-off blocked while one has lapsed), review and sign.
 
 Every page calls the API's own route functions (gateway/routers/subsidies.py, funds.py), so it admits and
 refuses exactly as the API does."""
@@ -155,6 +157,25 @@ async def report_use(application_id: str, request: Request, caller: Caller = Dep
     except ValueError as exc:
         return _follow_page(request, ctx, caller, application_id, error=str(exc), status_code=422)
     return RedirectResponse(f"/web/subsidies/applications/{application_id}?done=use", status_code=303)
+
+
+@router.post("/web/subsidies/applications/{application_id}/materials/{code}")
+async def resupply_material(application_id: str, code: str, request: Request,
+                            caller: Caller = Depends(enterprise_page),
+                            ctx: GatewayContext = Depends(get_context)) -> Response:
+    """Re-supply a material whose licence no longer stands on chain: the document is uploaded, then named."""
+    form = await form_with_csrf(request, caller)
+    try:
+        files = _files(form, "document")
+        if not files:
+            raise ValueError("choose the document to upload")
+        body = subsidies_api.ResupplyIn(document_sha256=await _upload(files[0], caller, ctx))
+        subsidies_api.resupply_material(application_id=application_id, code=code, body=body, caller=caller, ctx=ctx)
+    except ACTION_ERRORS as exc:
+        return _follow_page(request, ctx, caller, application_id, error=explain(exc), status_code=status_of(exc))
+    except ValueError as exc:
+        return _follow_page(request, ctx, caller, application_id, error=str(exc), status_code=422)
+    return RedirectResponse(f"/web/subsidies/applications/{application_id}?done=resupplied", status_code=303)
 
 
 # ---------------------------------------------------------------------------- reviewer
