@@ -68,7 +68,11 @@ class Rpc:
 
     def transact(self, tx: dict[str, str]) -> dict[str, Any]:
         tx_hash = self.call("eth_sendTransaction", {"from": self.account, **tx})
+        deadline = time.monotonic() + 30  # automine answers at once, but a loaded machine may lag
         receipt = self.call("eth_getTransactionReceipt", tx_hash)
+        while receipt is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            receipt = self.call("eth_getTransactionReceipt", tx_hash)
         assert receipt and receipt["status"] == "0x1", receipt
         return receipt
 
