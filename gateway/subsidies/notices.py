@@ -167,6 +167,19 @@ def set_front_half_status(ctx: GatewayContext, application_ids: list[str], statu
                 row.status = status
 
 
+def _mirror_decision(ctx: GatewayContext, application_id: str, by: str, at: int, tx_hash: str) -> None:
+    """An upheld objection is the application's new decision on chain (decidedBy = the answering member):
+    the applications table mirrors it, so that the row stays consistent with the chain (REV6)."""
+    try:
+        from gateway.subsidies.models import SubsidyApplication
+    except ImportError:  # pragma: no cover
+        return
+    with transaction(ctx.sessions) as s:
+        row = s.get(SubsidyApplication, application_id)
+        if row is not None:
+            row.decided_by, row.decided_at, row.decision_tx_hash = by, at, tx_hash
+
+
 def department_owns(ctx: GatewayContext, policy_id: str, department: str | None) -> bool:
     return department is not None and on_chain_policy(ctx, policy_id)["department"] == department
 
@@ -339,6 +352,7 @@ def answer_objection(ctx: GatewayContext, account: LocalAccount, department: str
             sha, account.address, tx.block_timestamp, tx.tx_hash)
     if upheld and on_chain_application(ctx, obj.application_id)["status"] == "rejected":
         set_front_half_status(ctx, [obj.application_id], "rejected")
+        _mirror_decision(ctx, obj.application_id, account.address, tx.block_timestamp, tx.tx_hash)
     return obj
 
 

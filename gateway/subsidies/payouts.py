@@ -41,6 +41,11 @@ BLOCKING = ("unknown_line", "missing_line", "payee_not_approved", "account_misma
 
 # ---------------------------------------------------------------------------- payee accounts
 
+def _chain_clock(ctx: GatewayContext) -> datetime:
+    """The chain's time (the contract's clock, as every other subsidy record uses) as an aware datetime."""
+    return datetime.fromtimestamp(chain_now(ctx), timezone.utc)
+
+
 def current_payee(ctx: GatewayContext, uscc: str) -> PayeeAccount | None:
     with ctx.sessions() as s:
         return s.scalar(select(PayeeAccount).where(PayeeAccount.uscc == uscc, PayeeAccount.replaced_at.is_(None))
@@ -74,7 +79,7 @@ def confirm_payee(ctx: GatewayContext, uscc: str, account_no: str, payee_name: s
     clear = json.dumps({"uscc": uscc, "account_no": normalise_account(account_no), "payee_name": payee_name,
                         "bank_name": bank_name, "salt": os.urandom(16).hex()}, ensure_ascii=False).encode("utf-8")
     sha = ctx.vault.put(clear).sha256
-    now = datetime.now(timezone.utc)
+    now = _chain_clock(ctx)
     with transaction(ctx.sessions) as s:
         if current is not None:
             s.get(PayeeAccount, current.id).replaced_at = now
@@ -228,7 +233,7 @@ def _write_batch(ctx: GatewayContext, exported_by: str, lines: list[Payable], re
         batch = PayoutBatch(id=batch_id, chain_id="0x" + batch_chain_id(batch_id).hex(), status="exported",
                             line_count=len(lines), total=sum(p.amount for p in lines),
                             control_digest=bankfiles.export_digest(batch_id, export_lines), reexport_of=reexport_of,
-                            exported_by=exported_by, exported_at=datetime.now(timezone.utc), paid_lines=0,
+                            exported_by=exported_by, exported_at=_chain_clock(ctx), paid_lines=0,
                             paid_total=0)
         s.add(batch)
         for n, p in enumerate(lines, start=1):
@@ -414,8 +419,7 @@ def import_return(ctx: GatewayContext, account: LocalAccount, raw: bytes, filena
     with transaction(ctx.sessions) as s:
         row = s.get(PayoutBatch, batch.id)
         row.status = "recorded"
-        row.return_sha256, row.imported_by, row.imported_at = return_sha, account.address, datetime.now(
-            timezone.utc)
+        row.return_sha256, row.imported_by, row.imported_at = return_sha, account.address, _chain_clock(ctx)
         row.paid_lines, row.paid_total = len(paid), sum(x.amount for x in paid)
         row.tx_hash, row.block_number = (tx.tx_hash, tx.block_number) if tx else (None, None)
         for x in rf.lines:
