@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .PHONY: setup up test contracts lock clean browser
 
-setup: $(VENV)/.installed node_modules/.installed browser
+setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ up: setup
 	$(BIN)/alliance --data-dir "$(DATA)" up
 
 ## Run the whole test suite on both cores. pytest's exit 5 (no tests collected) is a failure.
-test: setup
+test: setup browser
 	@set +e; $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

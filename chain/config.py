@@ -45,6 +45,15 @@ class GatewaySettings:
     password_scrypt_n: int = 2**15
     # the department whose member anchors what enterprises upload (the service centre)
     service_department: str = "APPROVAL"
+    # how old the chain facts of a licence verdict may be: 0 = a head check started after the
+    # request arrived (never staler than the chain when asked); N = one started in the last N ms
+    verify_max_staleness_ms: float = 0.0
+    # login throttling: this many failed logins for one username (or from one address) within the
+    # window lock further logins for that username (address) for lock_seconds
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 30
+    login_window_seconds: int = 900
+    login_lock_seconds: int = 900
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,62 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True)
+class SubsidySettings:
+    """Subsidy applications and review (gateway.subsidies).
+
+    Each review level must be recorded within its number of working days (counted with
+    ``[calendar]``) from when it became due; the automatic-approval rule (秒批) is recorded on chain
+    under ``autoverify_rule`` (with the policy's criteria version), so changing the rule changes the
+    recorded rule version.
+    """
+
+    first_review_workdays: int = 5  # 初审
+    re_review_workdays: int = 5  # 复审
+    signoff_workdays: int = 3  # 审定
+    autoverify_rule: str = "autoverify-1"
+    # a double-random draw executes in a block after its request's: "auto" mines one empty block on a
+    # node that mines only on transactions (the embedded anvil, eth-tester) so that it runs at once;
+    # "never" leaves it requested until the next block (POST /subsidies/draws/{id}/execute)
+    draw_mine_block: str = "auto"
+
+
+@dataclass(frozen=True)
+class PayoutSettings:
+    """Public notices, payout batches, use of funds (gateway.subsidies notices / payouts / usage).
+
+    ``notice_workdays`` is the notice period when neither the request nor the policy gives one;
+    a returned amount that differs from the exported one by at most ``rounding_tolerance_fen`` is
+    reported as a rounding difference, a larger one as an amount mismatch (both refuse the import).
+    """
+
+    notice_workdays: int = 5  # 公示期
+    max_batch_lines: int = 5000  # lines per bank batch file
+    rounding_tolerance_fen: int = 99
+    use_categories: tuple[str, ...] = ("equipment", "research", "personnel", "rent", "training", "other")
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """The 29 supervision points (see audit/catalogue.py and docs/audit_points.md).
+
+    ``thresholds`` overrides a point's default thresholds, one ``"POINT.param=value"`` string each,
+    e.g. ``["PUB1.prompt_wd=4", "APP5.alarm_ratio=0.4"]``; a changed threshold changes that point's
+    rule version. ``disabled`` lists point ids that are not evaluated.
+    """
+
+    thresholds: tuple[str, ...] = ()
+    disabled: tuple[str, ...] = ()
+    district: str = ""  # the district's 6-digit division code: a firm registered elsewhere has moved out (PAY4)
+    # alerts, holds and cases (audit.routing, audit.cases): deadlines in working days of [calendar]
+    rectification_workdays: int = 10  # a warning's rectification deadline (整改期限) before it escalates to alarm
+    case_step_workdays: int = 20  # each step of a problem clue (问题线索) is due within this many working days
+    yellow_workdays: int = 3  # a deadline this close (or closer) shows yellow; past it shows red
+    anchor_batch_size: int = 500  # alert records anchored per AuditTrail transaction at most
+    tick_seconds: int = 60  # how often the gateway's background loop runs the audit timers
+    live_verify_seconds: int = 3600  # event-driven audit: how often the live snapshot is reloaded and fully rescanned
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration. Every field after ``database_url`` is one ``[section]`` of config.toml:
     to add a section, define its frozen dataclass (defaults for every field) and add a field here."""
@@ -96,6 +161,9 @@ class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
+    subsidies: SubsidySettings = field(default_factory=SubsidySettings)
+    payouts: PayoutSettings = field(default_factory=PayoutSettings)
 
     # ---- derived paths -------------------------------------------------
     @property
@@ -207,6 +275,11 @@ def load_settings(data_dir: Path | str | None = None) -> Settings:
     )
     if settings.documents.cipher not in ("aes-256-gcm", "sm4-gcm"):
         raise ConfigError(f"{path} [documents] cipher must be \"aes-256-gcm\" or \"sm4-gcm\"")
+    sub = settings.subsidies
+    if sub.draw_mine_block not in ("auto", "never"):
+        raise ConfigError(f"{path} [subsidies] draw_mine_block must be \"auto\" or \"never\"")
+    if min(sub.first_review_workdays, sub.re_review_workdays, sub.signoff_workdays) < 1:
+        raise ConfigError(f"{path} [subsidies] review deadlines must be at least 1 working day")
     url = settings.chain.rpc_url
     if not (url == EMBEDDED or url.startswith(("memory://", "http://", "https://"))):
         raise ConfigError(f"{path} [chain] rpc_url {url!r}: use \"embedded\", \"memory://\" or an http(s):// URL")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gateway import errors, metrics
+from gateway import errors, metrics, web
 from gateway.context import GatewayContext
-from gateway.routers import alliance, auth, documents, licences, oracle, pages, status
+from gateway.routers import alliance, audit, auth, documents, funds, licences, oracle, pages, status, subsidies
+from gateway.verification.asgi import VerifyFastPath
 
 
 def create_app(context: GatewayContext) -> FastAPI:
@@ -26,5 +27,11 @@ def create_app(context: GatewayContext) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(licences.router)
     app.include_router(oracle.router)
+    app.include_router(subsidies.router)
+    app.include_router(funds.router)
+    app.include_router(audit.router)
     app.include_router(pages.router)
+    web.install(app)  # the web pages of every role (gateway/web, gateway/routers/web_*.py) and /static
+    # outermost: answers GET /verify/licence/{id} without the full stack (same verdict, same metrics)
+    app.add_middleware(VerifyFastPath, context=context, metrics=app.state.metrics)
     return app

@@ -171,11 +171,27 @@ def cmd_up(args: argparse.Namespace) -> int:
         recovered = context.batcher.recover()
         if recovered:
             log.info("anchored %d batches sealed before the last stop", len(recovered))
+        if args.demo:
+            _load_demo(args, settings, passphrase, context, on_up=True)
         from gateway.services.licences import settle_pending
 
         settle_pending(context)
         context.batcher.tasks.append(lambda: settle_pending(context))
+        from gateway.subsidies.applications import settle_pending as settle_applications
+
+        settle_applications(context)
+        context.batcher.tasks.append(lambda: settle_applications(context))
+        from audit.service import background_task as audit_timers
+
+        context.batcher.tasks.append(audit_timers(context))
+        from audit.service import event_listener as audit_events
+
+        ledger.indexer.subscribe(audit_events(context))  # new subsidy-ledger events → event-driven audit
+        from audit.service import warm_live
+
+        warm_live(context)  # the live snapshot the events are evaluated over, loaded in the background
         context.batcher.start()
+        _warm_verification(context)
         app = create_app(context)
         host = args.host or settings.gateway.host
         port = args.port or settings.gateway.port
@@ -190,6 +206,68 @@ def cmd_up(args: argparse.Namespace) -> int:
                 supervisor.stop()
     print("stopped", flush=True)
     return 0
+
+
+def _load_demo(args: argparse.Namespace, settings: Settings, passphrase: str, context, on_up: bool = False) -> dict:
+    """Load the demo district through the services; print its report (time and figures) as JSON."""
+    from gateway.demo.load import DemoError, load
+
+    out = Path(args.demo_out) if args.demo_out else settings.data_dir / "demo"
+    try:
+        result = load(context, args.demo_policies, args.demo_applications, args.demo_seed, out=out,
+                      progress=lambda msg: log.info("demo: %s", msg), keystore_dir=settings.keystore_dir,
+                      passphrase=passphrase)
+    except (DemoError, ValueError) as exc:  # ValueError: sizes too small for a plan
+        if on_up:  # `up --demo` on a ledger that already holds data: serve it as it is
+            log.warning("demo not loaded: %s", exc)
+            return {}
+        raise CLIError(str(exc)) from None
+    report = {**result.report(), "manifest": str(out / "demo_anomalies.json")}
+    print(json.dumps(report, ensure_ascii=False, indent=None if on_up else 2), flush=True)
+    return report
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    passphrase = read_passphrase()
+    with open_runtime(settings, passphrase) as rt:
+        ledger = rt.ledger
+        ledger.reconcile()
+        ledger.ensure_deployed()
+        ledger.bootstrap()
+        context = rt.context(passphrase)
+        context.batcher.recover()
+        _load_demo(args, settings, passphrase, context)
+    return 0
+
+
+def _demo_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    parser.add_argument(f"--{prefix}policies", dest="demo_policies", type=int, default=170,
+                        help="demo policies (default 170)")
+    parser.add_argument(f"--{prefix}applications", dest="demo_applications", type=int, default=5000,
+                        help="demo applications (default 5000)")
+    parser.add_argument(f"--{prefix}seed", dest="demo_seed", type=int, default=7, help="demo seed (default 7)")
+    parser.add_argument(f"--{prefix}out", dest="demo_out",
+                        help="folder for demo_anomalies.json (default DATA_DIR/demo)")
+
+
+def _warm_verification(context) -> None:
+    """In the background: the chain facts of this gateway's licences, read once for fast verdicts."""
+    import threading
+    import time
+
+    from gateway.services.licences import warm_verification
+
+    def warm() -> None:
+        start = time.perf_counter()
+        try:
+            kept = warm_verification(context)
+        except Exception as exc:  # noqa: BLE001 - verdicts read the chain live instead
+            log.warning("verification: reading chain facts ahead failed: %s", exc)
+            return
+        log.info("verification: chain facts of %d licences read ahead in %.1fs", kept, time.perf_counter() - start)
+
+    threading.Thread(target=warm, name="verification-warm", daemon=True).start()
 
 
 # ---------------------------------------------------------------------------- status / deploy
@@ -424,6 +502,69 @@ def _watch(ledger, hmac_key: bytes, folder: Path, interval: float) -> int:
         _time.sleep(interval)
 
 
+# ---------------------------------------------------------------------------- fund trace and finance files
+
+def _fund_context(args: argparse.Namespace, keys: bool):
+    """(runtime, gateway context) for the fund commands; the passphrase unlocks the vault and HMAC key."""
+    settings = _settings(args)
+    passphrase = read_passphrase()
+    runtime = open_runtime(settings, passphrase, keys=keys)
+    return runtime, passphrase
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from gateway.subsidies import trace
+    from gateway.subsidies.notices import FundError
+
+    runtime, passphrase = _fund_context(args, keys=False)
+    with runtime as rt:
+        if rt.ledger.manifest is None:
+            raise CLIError("not deployed: run `alliance up` or `alliance deploy` first")
+        ctx = rt.context(passphrase)
+        try:
+            result = {"policy": trace.policy_trace, "enterprise": trace.enterprise_trace,
+                      "payout": trace.payout_trace}[args.kind](ctx, args.id)
+        except FundError as exc:
+            raise CLIError(f"{exc.code}: {exc}") from None
+    _print(result, True)
+    return 0 if result.get("reconciled", True) and result.get("consistent", True) else 1
+
+
+def cmd_finance(args: argparse.Namespace) -> int:
+    from gateway.subsidies import payouts
+    from gateway.subsidies.notices import FundError
+
+    runtime, passphrase = _fund_context(args, keys=True)
+    with runtime as rt:
+        if rt.ledger.manifest is None:
+            raise CLIError("not deployed: run `alliance up` or `alliance deploy` first")
+        ctx = rt.context(passphrase)
+        finance = [m.alias for m in rt.spec.members if "finance" in m.roles and m.alias in rt.ledger.keyring]
+        alias = args.member or (finance[0] if finance else None)
+        if alias is None or alias not in rt.ledger.keyring:
+            raise CLIError("this gateway holds no FINANCE member key: pass --member ALIAS")
+        account = rt.ledger.keyring.account(alias)
+        try:
+            if args.finance_cmd == "export":
+                batch, skipped = payouts.export_batch(ctx, account.address, args.policy)
+                Path(args.out).write_bytes(payouts.export_file(ctx, batch.id, args.format))
+                result = {"batch": payouts.batch_view(ctx, batch, with_lines=False), "skipped": skipped,
+                          "file": args.out}
+            else:
+                path = Path(args.file)
+                if args.check:
+                    result, _rf, _batch = payouts.reconcile(ctx, path.read_bytes(), path.name)
+                else:
+                    result = payouts.import_return(ctx, account, path.read_bytes(), path.name)
+        except FundError as exc:
+            report = exc.details.get("report")
+            if report:
+                _print(report, True)
+            raise CLIError(f"{exc.code}: {exc}") from None
+    _print(result, True)
+    return 1 if result.get("blocking") else 0
+
+
 # ---------------------------------------------------------------------------- backup
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -516,6 +657,64 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if verdict.valid else 1
 
 
+# ---------------------------------------------------------------------------- audit
+
+def cmd_audit_check_pack(args: argparse.Namespace) -> int:
+    """Check an audit evidence pack against any node: needs no data directory, gateway or database."""
+    from audit.evidence import PackError, check_pack
+    from chain.connection import connect
+
+    try:
+        data = Path(args.pack).read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read the pack {args.pack}: {exc.strerror or exc}") from None
+    try:
+        from audit.evidence import read_pack
+
+        manifest, _ = read_pack(data)
+        chain = connect(args.rpc, int(manifest.get("chain_id") or 0))
+        verdict = check_pack(data, chain.w3)
+    except PackError as exc:
+        raise CLIError(f"{args.pack}: {exc}") from None
+    result = verdict.to_dict()
+    if args.json:
+        _print(result, True)
+    else:
+        print(f"{result['status']}  ({args.pack} against chain {chain.chain_id} at {args.rpc})")
+        for c in result["checks"]:
+            print(f"  {c['status']:<8} {c['name']}: {c['reason']}")
+    return 0 if verdict.valid else 1
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Timers, dashboard figures and evidence packs from this gateway's audit store."""
+    import time
+
+    from audit import dashboard, evidence
+    from audit.alerts import AlertError
+    from audit.routing import AuditChain, AuditEnv, tick
+
+    settings = _settings(args)
+    keys = args.audit_cmd in ("tick", "pack")
+    with open_runtime(settings, read_passphrase() if keys else None, start_node=False, keys=keys) as rt:
+        if rt.ledger.manifest is None:
+            raise CLIError(f"not deployed: no manifest at {settings.deployment_file}; run `alliance up`")
+        env = AuditEnv(rt.ledger.sessions, settings, AuditChain.from_ledger(rt.ledger))
+        now = int(time.time())
+        try:
+            if args.audit_cmd == "tick":
+                _print(tick(env, now), args.json)
+            elif args.audit_cmd == "dashboard":
+                _print(dashboard.figures(env, now, args.department), True)
+            else:
+                data = evidence.build_pack(env, now, alert_ids=args.alert or None, case_id=args.case)
+                Path(args.out).write_bytes(data)
+                _print({"pack": args.out, "bytes": len(data)}, args.json)
+        except AlertError as exc:
+            raise CLIError(str(exc)) from None
+    return 0
+
+
 # ---------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -559,7 +758,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("up", help="start the node, deploy and bootstrap if needed, serve the gateway")
     s.add_argument("--host", help="gateway address (default from config: 127.0.0.1)")
     s.add_argument("--port", type=int, help="gateway port (default from config)")
+    s.add_argument("--demo", action="store_true",
+                   help="load the demo district (policies, applications, anomalies) before serving, when the "
+                        "ledger holds no policy yet; see `alliance demo load`")
+    _demo_options(s, "demo-")
     s.set_defaults(func=cmd_up)
+
+    s = sub.add_parser("demo", help="demo data: a district of subsidy policies and applications with anomalies")
+    dsub = s.add_subparsers(dest="demo_cmd", required=True)
+    d = dsub.add_parser("load", help="load the demo through the services (moves the chain's clock; embedded "
+                                     "anvil or memory:// only); prints the time taken and the figures")
+    _demo_options(d)
+    s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("status", help="chain, contracts and the departments read from the chain", parents=[out])
     s.set_defaults(func=cmd_status)
@@ -597,7 +807,8 @@ def build_parser() -> argparse.ArgumentParser:
     o = osub.add_parser("ingest", help="attest the good lines of source files (bad lines are reported)",
                         parents=[out])
     o.add_argument("files", nargs="+")
-    o.add_argument("--type", choices=["ENTERPRISE_REGISTRY", "TAX_SUMMARY", "SOCIAL_INSURANCE", "BANK_RETURN"],
+    o.add_argument("--type", choices=["ENTERPRISE_REGISTRY", "TAX_SUMMARY", "SOCIAL_INSURANCE", "BANK_RETURN",
+                                        "UTILITY_USE", "BANK_FLOW"],
                    help="data type (detected from the header when not given)")
     o.add_argument("--observed-at", type=int, help="when the source observed the facts (unix seconds; default now)")
     o = osub.add_parser("watch", help="ingest files dropped into a folder", parents=[out])
@@ -637,6 +848,43 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rpc", required=True, help="JSON-RPC URL of any node of the alliance chain")
     s.add_argument("--file", help="for a document bundle: the file itself, to check its digests too")
     s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("trace", help="fund trace read from the chain: a policy, an enterprise or a payout")
+    s.add_argument("kind", choices=["policy", "enterprise", "payout"])
+    s.add_argument("id", help="policy id (0x…), enterprise USCC, or payout: application id (0x…) or batch id")
+    s.set_defaults(func=cmd_trace)
+
+    s = sub.add_parser("finance", help="payout bank files: export a batch, import the bank's return file")
+    fsub = s.add_subparsers(dest="finance_cmd", required=True)
+    f = fsub.add_parser("export", help="export the payable lines as a new bank batch file")
+    f.add_argument("--policy", help="only this policy's lines (0x…)")
+    f.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    f.add_argument("--out", required=True, help="file to write")
+    f.add_argument("--member", help="FINANCE member keystore alias (default: the first one held)")
+    f = fsub.add_parser("import", help="import a bank return file; its paid lines go on-chain in one transaction")
+    f.add_argument("file")
+    f.add_argument("--check", action="store_true", help="only reconcile, record nothing")
+    f.add_argument("--member", help="FINANCE member keystore alias (default: the first one held)")
+    s.set_defaults(func=cmd_finance)
+
+    s = sub.add_parser("audit", help="supervision: evidence packs, timers, dashboard figures")
+    asub = s.add_subparsers(dest="audit_cmd", required=True)
+    a = asub.add_parser("check-pack", help="check an evidence pack against any node (no data directory needed)",
+                        parents=[out])
+    a.add_argument("pack", help="evidence pack ZIP downloaded from the gateway")
+    a.add_argument("--rpc", required=True, help="JSON-RPC URL of any node of the alliance chain")
+    a.set_defaults(func=cmd_audit_check_pack)
+    a = asub.add_parser("tick", help="escalate missed rectification deadlines and overdue cases now", parents=[out])
+    a.set_defaults(func=cmd_audit)
+    a = asub.add_parser("dashboard", help="counts, deadlines, rectification rate and amounts (JSON)")
+    a.add_argument("--department", help="one department's figures (default: the whole alliance)")
+    a.set_defaults(func=cmd_audit)
+    a = asub.add_parser("pack", help="export the evidence pack of alerts or of a case", parents=[out])
+    which = a.add_mutually_exclusive_group(required=True)
+    which.add_argument("--alert", action="append", help="an alert id (repeatable)")
+    which.add_argument("--case", help="a case id")
+    a.add_argument("--out", required=True, help="the ZIP file to write")
+    a.set_defaults(func=cmd_audit)
 
     s = sub.add_parser("users", help="gateway logins")
     usub = s.add_subparsers(dest="users_cmd", required=True)

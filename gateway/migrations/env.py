@@ -5,9 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import audit.models  # noqa: F401
 import chain.indexer  # noqa: F401  (registers tables)
 import chain.journal  # noqa: F401
 import gateway.models  # noqa: F401
+import gateway.subsidies.fund_models  # noqa: F401
+import gateway.subsidies.models  # noqa: F401
 import oracle.models  # noqa: F401
 from chain.db import Base
 
