@@ -33,6 +33,7 @@ class NodeSettings:
     chain_id: int = 4242
     hardfork: str = "cancun"
     state_interval: int = 1  # seconds between state dumps; a SIGKILL loses at most this much
+    history_states: int = 256  # past blocks' states kept (in memory) for reads at an older block
     start_timeout: float = 20.0
 
 

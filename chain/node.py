@@ -102,7 +102,11 @@ class AnvilNode:
         cmd = [str(self.binary or find_anvil()), "--host", s.host, "--port", str(s.port), "--chain-id",
                str(s.chain_id), "--hardfork", s.hardfork, "--base-fee", "0", "--gas-price", "0",
                "--accounts", "0", "--state", str(self.state_file), "--state-interval", str(s.state_interval),
-               "--no-request-size-limit"]
+               "--no-request-size-limit",
+               # keep the states of the last blocks in memory only: without it anvil writes every older
+               # block's state under ~/.foundry/anvil/tmp and a long run fills the disk (26 GB for the
+               # 5,000-application demo). Reads are at the head; revert replays need the block before.
+               "--prune-history", str(s.history_states)]
         if not self.state_file.exists():
             ts = self.genesis_timestamp()
             if ts:
