@@ -21,21 +21,15 @@ from chain.alliance import DEFAULT_ALLIANCE_FILE
 from chain.config import NodeSettings, render_config
 from chain.db import make_engine, session_factory
 from chain.ledger import Ledger
-from chain.node import AnvilNode, find_anvil
+from chain.node import AnvilNode
 from gateway import cli
 from gateway import db as gateway_db
 from tests.audit.conftest import finding
 from tests.conftest import PASSPHRASE, free_port, make_settings
+from tests.chain.chain_support import anvil_available
 
 
-def _anvil_available() -> bool:
-    try:
-        return find_anvil().exists()
-    except Exception:  # noqa: BLE001
-        return False
-
-
-pytestmark = [pytest.mark.anvil, pytest.mark.skipif(not _anvil_available(), reason="anvil binary not installed")]
+pytestmark = [pytest.mark.anvil, pytest.mark.skipif(not anvil_available(), reason="anvil binary not installed")]
 APP = "0x" + "5a" * 32
 
 

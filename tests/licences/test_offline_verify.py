@@ -18,23 +18,17 @@ from chain.config import NodeSettings
 from chain.db import make_engine, session_factory
 from chain.keystore import Keyring
 from chain.ledger import Ledger
-from chain.node import AnvilNode, find_anvil
+from chain.node import AnvilNode
 from gateway import cli
 from gateway import db as gateway_db
 from gateway.app import create_app
 from gateway.services import users
 from tests.conftest import FAST_SCRYPT, free_port, make_context, make_settings
 from tests.licences.helpers import PASSWORD, bearer, draft
+from tests.chain.chain_support import anvil_available
 
 
-def _anvil_available() -> bool:
-    try:
-        return find_anvil().exists()
-    except Exception:  # noqa: BLE001
-        return False
-
-
-pytestmark = [pytest.mark.anvil, pytest.mark.skipif(not _anvil_available(), reason="anvil binary not installed")]
+pytestmark = [pytest.mark.anvil, pytest.mark.skipif(not anvil_available(), reason="anvil binary not installed")]
 
 
 @dataclass

@@ -22,23 +22,17 @@ from chain.config import NodeSettings
 from chain.db import make_engine, session_factory
 from chain.keystore import Keyring
 from chain.ledger import Ledger
-from chain.node import AnvilNode, find_anvil
+from chain.node import AnvilNode
 from gateway import db as gateway_db
 from gateway.documents import openattestation as oa
 from gateway.services import licences as svc
 from gateway.verification.licences import Contracts, record_consistency, verify_licence, verify_licences
 from gateway.verification.prefetch import Prefetch
 from tests.conftest import free_port, make_context, make_settings
+from tests.chain.chain_support import anvil_available
 
 
-def _anvil_available() -> bool:
-    try:
-        return find_anvil().exists()
-    except Exception:  # noqa: BLE001
-        return False
-
-
-pytestmark = [pytest.mark.anvil, pytest.mark.skipif(not _anvil_available(), reason="anvil binary not installed")]
+pytestmark = [pytest.mark.anvil, pytest.mark.skipif(not anvil_available(), reason="anvil binary not installed")]
 NOW = 1_800_000_000  # 2027-01-15: within the validity of the licences below, after the expired one's end
 
 

@@ -31,7 +31,7 @@ from chain.db import make_engine, session_factory, transaction
 from chain.journal import MINED, REJECTED, JournalEntry
 from chain.keystore import Keyring
 from chain.ledger import Ledger
-from chain.node import AnvilNode, find_anvil
+from chain.node import AnvilNode
 from gateway import db as gateway_db
 from gateway.context import department_signer
 from gateway.documents.batcher import Batcher
@@ -39,17 +39,11 @@ from gateway.documents.vault import digests
 from gateway.models import AnchorBatch, Document
 from gateway.verification.documents import DocumentProof, verify_document
 from tests.conftest import _fresh_pg_database, free_port, make_settings
+from tests.chain.chain_support import anvil_available
 
 pytestmark = [pytest.mark.postgres, pytest.mark.anvil, pytest.mark.slow]
 
 SET_THRESHOLD = 7
-
-
-def _anvil_available() -> bool:
-    try:
-        return find_anvil().exists()
-    except Exception:  # noqa: BLE001
-        return False
 
 
 @dataclass
@@ -75,7 +69,7 @@ class Shared:
 
 @pytest.fixture
 def shared(tmp_path: Path, pg_server: str, alliance_spec: AllianceSpec, keyring: Keyring) -> Iterator[Shared]:
-    if not _anvil_available():
+    if not anvil_available():
         pytest.skip("anvil binary not installed (make setup)")
     url, drop = _fresh_pg_database(pg_server)
     node = AnvilNode(NodeSettings(port=free_port()), tmp_path / "node")

@@ -13,7 +13,6 @@ import pytest
 from eth_utils import keccak
 
 from chain.config import load_settings
-from chain.node import find_anvil
 from gateway import cli
 from gateway.runtime import open_runtime
 from gateway.subsidies import bankfiles as bf
@@ -22,16 +21,10 @@ from oracle.keyed import subject_hash
 from tests.conftest import FAST_SCRYPT, PASSPHRASE, free_port
 from tests.subsidies.conftest import DAY, new_uscc
 from tests.subsidies.funds_support import bank_return
+from tests.chain.chain_support import anvil_available
 
 
-def _anvil_available() -> bool:
-    try:
-        return find_anvil().exists()
-    except Exception:  # noqa: BLE001
-        return False
-
-
-pytestmark = [pytest.mark.anvil, pytest.mark.skipif(not _anvil_available(), reason="anvil binary not installed")]
+pytestmark = [pytest.mark.anvil, pytest.mark.skipif(not anvil_available(), reason="anvil binary not installed")]
 
 
 def _run(capsys: pytest.CaptureFixture, data: Path, *args: str) -> tuple[int, str, str]:
