@@ -293,7 +293,7 @@ class LiveSnapshot:
 
         audit = self.settings.audit
         return load_snapshot(session, self.calendar, as_of, audit.district,
-                             getattr(audit, "rectification_workdays", None))
+                             audit.rectification_workdays)
 
     def _today(self) -> date:
         return self.calendar.local_date(self.clock())

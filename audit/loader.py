@@ -429,7 +429,7 @@ def scan_gateway(ctx: Any, as_of: date | None = None, points: list[str] | None =
     engine = Engine(calendar, ctx.settings.audit)
     with ctx.sessions() as session:
         snap = load_snapshot(session, calendar, as_of, ctx.settings.audit.district,
-                             getattr(ctx.settings.audit, "rectification_workdays", None),
+                             ctx.settings.audit.rectification_workdays,
                              chain_checker(ctx) if getattr(ctx, "ledger", None) is not None else None)
     return snap, engine.scan(snap, points)
 
