@@ -126,7 +126,11 @@ class PayoutSettings:
     notice_workdays: int = 5  # 公示期
     max_batch_lines: int = 5000  # lines per bank batch file
     rounding_tolerance_fen: int = 99
-    use_categories: tuple[str, ...] = ("equipment", "research", "personnel", "rent", "training", "other")
+    # what an enterprise may report spending on; the code on-chain is the position + 1, so new categories go at
+    # the end. The last six are what policies usually ban (the audit's USE1 ``banned`` / ``severe``): the
+    # enterprise reports them as they are, and the audit flags them.
+    use_categories: tuple[str, ...] = ("equipment", "research", "personnel", "rent", "training", "other", "wages",
+                                       "debt", "buildings", "entertainment", "gifts", "investment")
 
 
 @dataclass(frozen=True)

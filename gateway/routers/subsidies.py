@@ -87,7 +87,8 @@ class ProjectIn(BaseModel):
 
 class ApplicationIn(BaseModel):
     requested_fen: int = Field(gt=0)
-    declared: dict[str, Any] | None = Field(None, description="changes to the pre-filled fields")
+    declared: dict[str, Any] | None = Field(None, description="changes to the pre-filled fields, and the declared "
+                                            "figures revenue_fen, tax_paid_fen, insured_staff (APP5)")
     uploads: dict[str, str] = Field(default_factory=dict, description="material code → SHA-256 of the upload")
     project: ProjectIn | None = Field(None, description="project, year, invoice and contract numbers (APP3)")
 

@@ -110,9 +110,14 @@ def submit(ctx: GatewayContext, uscc: str, policy_id: str, requested_fen: int, d
     policy = policies.get(ctx, policy_id)
     if not isinstance(requested_fen, int) or isinstance(requested_fen, bool) or requested_fen <= 0:
         raise SubsidyError("invalid_amount", "requested_fen must be a positive integer number of fen")
-    unknown = sorted(set(declared or {}) - set(autoverify.FIELDS))
+    unknown = sorted(set(declared or {}) - set(autoverify.FIELDS) - set(autoverify.FIGURES))
     if unknown:
-        raise SubsidyError("unknown_field", f"declared fields are {list(autoverify.FIELDS)}; unknown {unknown}")
+        raise SubsidyError("unknown_field", f"declared fields are {list(autoverify.FIELDS + autoverify.FIGURES)}; "
+                           f"unknown {unknown}")
+    for name in autoverify.FIGURES:
+        value = (declared or {}).get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise SubsidyError("invalid_figure", f"declared {name} must be a whole number, 0 or more")
     project = audit_data.check_project(project)  # the project, its year, invoice and contract numbers (APP3)
     facts = autoverify.enterprise_facts(ctx, uscc)
     fields = {**autoverify.prefill(facts), **(declared or {})}

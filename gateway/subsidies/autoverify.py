@@ -50,6 +50,10 @@ from oracle.keyed import subject_hash
 from oracle.models import Fact
 
 FIELDS = ("name", "legal_representative", "registered_capital_fen", "address", "business_scope")
+# Figures the applicant declares on the form (上年度营业收入、纳税额、参保人数): not compared here (they do not decide
+# 秒批) but kept with the application, where the audit's APP5 compares them with the tax and social-insurance
+# attestations.
+FIGURES = ("revenue_fen", "tax_paid_fen", "insured_staff")
 MATCHING = ("match", "format_only")
 
 

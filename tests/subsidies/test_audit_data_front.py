@@ -108,6 +108,45 @@ def test_project_fields_are_validated(sg: SubsidyGateway, policies) -> None:
     assert response.status_code == 422  # outside 2000-2100
 
 
+# ---------------------------------------------------------------------------- APP5
+
+
+def test_declared_figures_are_kept_and_app5_compares_them_with_the_tax_attestation(sg: SubsidyGateway,
+                                                                                   policies) -> None:
+    p1, p2 = policies
+    uscc, headers = applicant(sg)
+    tax = oracle_service.ingest(sg.ctx.ledger, sg.ctx.hmac_key,
+                                (f"uscc,year,tax_paid_yuan,tax_credit_rating,revenue_yuan\n"
+                                 f"{uscc},2025,100000,A,10000000\n").encode(), f"tax-{uscc}.csv",
+                                data_type="TAX_SUMMARY")
+    assert tax.attested == 1, tax.as_dict()
+    base = {"requested_fen": 100_000_00, "uploads": {"audit_report": sg.upload(headers)}}
+    # a figure must be a whole number: nothing is filed
+    for bad in ({"revenue_fen": -1}, {"insured_staff": "12"}, {"revenue_fen": 1.5}, {"turnover_fen": 1}):
+        code = "unknown_field" if "turnover_fen" in bad else "invalid_figure"
+        error_of(sg.client.post(f"/subsidies/policies/{p1['id']}/applications", json={**base, "declared": bad},
+                                headers=headers), 422, code)
+    assert sg.client.get("/me/subsidies", headers=headers).json() == []
+    # declared revenue 16,000,000 yuan against 10,000,000 attested: 60 % above, the alarm
+    body = {**base, "declared": {"revenue_fen": 1_600_000_000, "tax_paid_fen": 10_000_000}}
+    response = sg.client.post(f"/subsidies/policies/{p1['id']}/applications", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    app = response.json()
+    assert app["declared"]["revenue_fen"] == 1_600_000_000 and app["declared"]["tax_paid_fen"] == 10_000_000
+    assert app["path"] == "auto"  # the figures do not decide 秒批; the audit compares them
+    finding = scan(sg)[("APP5", app["id"])]
+    assert finding.level == Level.ALARM
+    assert finding.facts["declared_revenue"]["value"] == 1_600_000_000
+    assert finding.facts["official_revenue"]["value"] == 1_000_000_000
+    # a figure with no attestation to compare it with raises nothing (unknown, not a hit)
+    _, others = applicant(sg)
+    fine = sg.client.post(f"/subsidies/policies/{p2['id']}/applications", headers=others,
+                          json={"requested_fen": 100_000_00, "uploads": {"audit_report": sg.upload(others)},
+                                "declared": {"insured_staff": 0}})
+    assert fine.status_code == 201, fine.text
+    assert ("APP5", fine.json()["id"]) not in scan(sg)
+
+
 # ---------------------------------------------------------------------------- APP4
 
 
