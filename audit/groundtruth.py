@@ -1,9 +1,10 @@
 """Score a scan against injected anomalies: how many were caught, how many alerts were false.
 
 The ground truth is ``anomalies.json`` of ``python -m oracle.sample`` (see :mod:`oracle.sample.anomalies`):
-labels ``{uscc, kind, points, level}``. A finding belongs to the firm of its subject (an application's
-applicant; a payout line's application's applicant; policy findings belong to no firm and are not
-scored). Per point:
+labels ``{uscc, kind, points, level}``, or the demo's ``demo_anomalies.json`` (:mod:`gateway.demo.plan`):
+``anomalies`` ``{point, level, subject, subject_id, uscc, method, rows}``. A finding belongs to the firm of
+its subject (an application's applicant; a payout line's application's applicant) or, for a policy, to
+the policy. Per point:
 
 * ``labelled`` — firms with a label naming the point; ``caught`` — of those, firms with a finding of
   that point; ``at_level`` — caught at exactly the label's level; ``missed`` — labelled, no finding;
@@ -11,8 +12,11 @@ scored). Per point:
   point (an anomaly of another kind, or none). A "false" alert is a signal the injector did not plant:
   some are real by construction (e.g. a revoked firm also trips PAY4), so read them, don't just count.
 
-``python -m audit.groundtruth --data-dir DIR --anomalies anomalies.json [--as-of YYYY-MM-DD]`` scans the
-gateway's ledger in ``DIR`` and prints the table and a JSON summary.
+``python -m audit.groundtruth --data-dir DIR --anomalies anomalies.json [--as-of YYYY-MM-DD] [--chain]
+[--external]`` scans the gateway's ledger in ``DIR`` and prints the table and a JSON summary. ``--chain``
+compares every application row with the chain's record (REV6; starts the embedded node when it is not
+running); ``--external`` merges the manifest's ``snapshot_input`` rows (data from outside the ledger, see
+:mod:`gateway.demo.plan`) into the snapshot, negative dates counted in days before ``as_of``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +53,9 @@ class PointScore:
 
 
 def firm_of(snap: Snapshot, subject_type: str, subject_id: str) -> str | None:
-    """The USCC a finding's subject belongs to (None for a policy)."""
+    """The USCC a finding's subject belongs to; ``policy:ID`` for a policy."""
+    if subject_type == "policy":
+        return f"policy:{subject_id}"
     if subject_type == "application":
         app = snap.index("applications").get(subject_id)
     elif subject_type == "payout":
@@ -65,7 +72,7 @@ def firm_of(snap: Snapshot, subject_type: str, subject_id: str) -> str | None:
 def score(result: ScanResult, snap: Snapshot, truth: dict[str, Any]) -> list[PointScore]:
     """Per point of the catalogue, the catch and false-alert figures (see the module docstring)."""
     expected: dict[str, dict[str, str]] = defaultdict(dict)  # point -> uscc -> level
-    for label in truth.get("labels", []):
+    for label in labels(truth):
         for point in label["points"]:
             prior = expected[point].get(label["uscc"])
             if prior is None or Level[label["level"].upper()] > Level[prior.upper()]:
@@ -96,6 +103,34 @@ def score(result: ScanResult, snap: Snapshot, truth: dict[str, Any]) -> list[Poi
     return list(out.values())
 
 
+def labels(truth: dict[str, Any]) -> list[dict[str, Any]]:
+    """The labels of either manifest: the sample's as they are; the demo's anomalies as one label each,
+    keyed by the firm (application / payout subjects) or ``policy:ID``."""
+    out = list(truth.get("labels", []))
+    for x in truth.get("anomalies", []):
+        key = f"policy:{x['subject_id']}" if x["subject"] == "policy" else x.get("uscc")
+        if key and (x["subject"] != "policy" or x.get("subject_id")):
+            out.append({"uscc": key, "points": [x["point"]], "level": x["level"], "kind": x.get("method")})
+    return out
+
+
+def external_rows(truth: dict[str, Any], as_of: date) -> list[dict[str, Any]]:
+    """The manifest's ``snapshot_input`` rows with relative dates (negative integers in date columns: days
+    before ``as_of``) made ISO dates."""
+    from audit.snapshot import COLUMNS
+
+    out = []
+    for x in truth.get("anomalies", []):
+        if x.get("method") != "snapshot_input":
+            continue
+        for item in x.get("rows", []):
+            kinds = {name: c.kind for name, c in COLUMNS[item["table"]].items()}
+            row = {k: (as_of + timedelta(days=v)).isoformat() if kinds.get(k) == "date" and isinstance(v, int)
+                   else v for k, v in item["row"].items()}
+            out.append({"table": item["table"], "row": row})
+    return out
+
+
 def render(scores: list[PointScore]) -> str:
     lines = ["point  labelled  caught  at level  missed  alerts  false"]
     for s in scores:
@@ -110,8 +145,7 @@ def render(scores: list[PointScore]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from datetime import date
-
+    from contextlib import ExitStack
     from types import SimpleNamespace
 
     from audit.loader import scan_gateway
@@ -122,14 +156,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--anomalies", type=Path, required=True)
     ap.add_argument("--as-of", type=date.fromisoformat, default=None)
+    ap.add_argument("--chain", action="store_true", help="compare every application with the chain (REV6)")
+    ap.add_argument("--external", action="store_true", help="merge the manifest's snapshot_input rows")
     args = ap.parse_args(argv)
-    truth = json.loads(args.anomalies.read_text(encoding="utf-8"))
+    try:
+        truth = json.loads(args.anomalies.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"groundtruth: cannot read {args.anomalies}: {exc}", file=sys.stderr)
+        return 2
     settings = load_settings(args.data_dir)
-    ctx = SimpleNamespace(settings=settings, sessions=session_factory(make_engine(settings.effective_database_url)))
-    snap, result = scan_gateway(ctx, as_of=args.as_of or date.fromisoformat(truth["as_of"]))
+    as_of = args.as_of or date.fromisoformat(truth["as_of"])
+    external = external_rows(truth, as_of) if args.external else None
+    with ExitStack() as stack:
+        if args.chain:
+            from gateway.runtime import open_runtime
+
+            rt = stack.enter_context(open_runtime(settings, None, keys=False))
+            ctx = SimpleNamespace(settings=settings, sessions=rt.ledger.sessions, ledger=rt.ledger)
+        else:
+            ctx = SimpleNamespace(settings=settings,
+                                  sessions=session_factory(make_engine(settings.effective_database_url)))
+        snap, result = scan_gateway(ctx, as_of=as_of, external=external)
     scores = score(result, snap, truth)
     print(render(scores), file=sys.stderr)
-    print(json.dumps({"points": [s.as_dict() for s in scores],
+    fired = {r.id: 0 for r in RULES}
+    for f in result.findings:
+        fired[f.point_id] += 1
+    print(json.dumps({"points": [s.as_dict() for s in scores], "fired": fired,
+                      "points_silent": [p for p, n in fired.items() if n == 0],
                       "caught": sum(s.caught for s in scores), "labelled": sum(s.labelled for s in scores),
                       "alerts": sum(s.alerts for s in scores), "false": sum(s.false for s in scores)}))
     return 0

@@ -289,11 +289,11 @@ class LiveSnapshot:
     def _load(self, session: Session, as_of: date) -> Snapshot:
         if self._loader is not None:
             return self._loader(session, as_of)
-        from audit.loader import load_snapshot
+        from audit.loader import load_snapshot, review_workdays
 
         audit = self.settings.audit
         return load_snapshot(session, self.calendar, as_of, audit.district,
-                             audit.rectification_workdays)
+                             audit.rectification_workdays, review_workdays=review_workdays(self.settings))
 
     def _today(self) -> date:
         return self.calendar.local_date(self.clock())

@@ -78,13 +78,19 @@ DELETED = "(deleted)"  # the edit log's field for a deleted application row
 
 def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None = None,
                   district: str = "", clawback_workdays: int | None = None,
-                  chain_check: Callable[[Any], bool | None] | None = None) -> Snapshot:
+                  chain_check: Callable[[Any], bool | None] | None = None, review_workdays: int | None = None,
+                  external: list[dict[str, Any]] | None = None) -> Snapshot:
     """The ledger as the rules see it on ``as_of`` (default: today in the district's time). ``district`` is
     the district's division code (``[audit] district``): a firm registered elsewhere has moved out; without
     it, a change of a firm's registered district is. ``clawback_workdays``: a claw-back order is due this
     many working days after it was made, for orders recorded before due dates were kept (None: unknown, USE4
     skips them). ``chain_check(application_row)``: whether the row matches the chain's record (True / False,
-    None: cannot tell) — REV6's hash comparison; without it ``hash_ok`` is unknown."""
+    None: cannot tell) — REV6's hash comparison; without it ``hash_ok`` is unknown. ``review_workdays``: the
+    review deadline REV1 measures against (the product's three levels' deadlines added up: ``[subsidies]``
+    first_review + re_review + signoff workdays); None leaves the catalogue's default. ``external``: rows
+    from outside the ledger (``{"table", "row"}`` in :mod:`audit.snapshot` names; a row with the ``id`` of
+    an existing row updates it, any other row is added; dates as ISO strings) — data a district imports
+    from systems the ledger does not hold, merged before the rules run."""
     import time
 
     as_of = as_of or calendar.local_date(time.time())
@@ -197,7 +203,7 @@ def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None =
         b.add("policies", id=p.id, department=p.department, status="closed" if p.status == "closed" else "published",
               drafter=person(p.published_by), issue=d(p.published_at), guide=d(p.published_at), open=d(p.opens_at),
               close=d(p.closes_at - 1), missing_fields=missing, criteria_changed=changed, eligibility_run=int(run),
-              cap_fen=p.cap_fen, auto_grant=int(p.no_application))
+              cap_fen=p.cap_fen, auto_grant=int(p.no_application), review_wd=review_workdays)
         if run:
             for uscc, values in registry_values.items():
                 met, _ = policy_rules.evaluate(rule, values)
@@ -233,7 +239,8 @@ def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None =
               reviewed=d(a.decided_at), decl_name=declared.get("name"),
               decl_legal_rep=declared.get("legal_representative"),
               decl_capital_fen=declared.get("registered_capital_fen"), decl_address=declared.get("address"),
-              decl_scope=declared.get("business_scope"), phone=reg.get("phone_hash"),
+              decl_scope=declared.get("business_scope"), decl_revenue_fen=declared.get("revenue_fen"),
+              decl_tax_fen=declared.get("tax_paid_fen"), decl_staff=declared.get("insured_staff"), phone=reg.get("phone_hash"),
               contact_address=declared.get("address") or reg.get("address"),
               bank_account=a.payee_account_hash or current_account.get(a.uscc),
               review_levels=3 if a.path == "manual" else 0, project=a.project_name, category=a.project_category,
@@ -397,7 +404,21 @@ def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None =
                           kind=f["kind"], counterparty=cp,
                           counterparty_since=first_seen.get((account, cp)) if cp else None,
                           counterparty_link=link)
+    for item in external or []:
+        merge_row(b, item["table"], item["row"])
     return b.build(as_of)
+
+
+def merge_row(b: SnapshotBuilder, table: str, row: dict[str, Any]) -> None:
+    """Add ``row`` to ``table``, or update the row with its ``id`` when there is one."""
+    if table not in b.rows:
+        raise ValueError(f"no snapshot table {table!r}")
+    if "id" in row:
+        for existing in b.rows[table]:
+            if existing.get("id") == row["id"]:
+                existing.update(row)
+                return
+    b.add(table, **row)
 
 
 def _fact_values(facts: dict[str, Any], today: date) -> dict[str, Any]:
@@ -421,7 +442,14 @@ def _fact_values(facts: dict[str, Any], today: date) -> dict[str, Any]:
     return out
 
 
-def scan_gateway(ctx: Any, as_of: date | None = None, points: list[str] | None = None) -> tuple[Snapshot, ScanResult]:
+def review_workdays(settings: Any) -> int:
+    """The whole review's deadline in working days: the three levels' deadlines of ``[subsidies]``."""
+    sub = settings.subsidies
+    return sub.first_review_workdays + sub.re_review_workdays + sub.signoff_workdays
+
+
+def scan_gateway(ctx: Any, as_of: date | None = None, points: list[str] | None = None,
+                 external: list[dict[str, Any]] | None = None) -> tuple[Snapshot, ScanResult]:
     """Load the gateway's ledger (``ctx.sessions``) and run the full scan with ``ctx.settings``' ``[audit]``
     thresholds and ``[calendar]``. Hand ``result.findings`` to ``audit.service.ingest`` with
     ``full_scan=ScanScope(points=frozenset(result.stats))`` so that alerts not found again are cleared."""
@@ -430,7 +458,8 @@ def scan_gateway(ctx: Any, as_of: date | None = None, points: list[str] | None =
     with ctx.sessions() as session:
         snap = load_snapshot(session, calendar, as_of, ctx.settings.audit.district,
                              ctx.settings.audit.rectification_workdays,
-                             chain_checker(ctx) if getattr(ctx, "ledger", None) is not None else None)
+                             chain_checker(ctx) if getattr(ctx, "ledger", None) is not None else None,
+                             review_workdays(ctx.settings), external)
     return snap, engine.scan(snap, points)
 
 

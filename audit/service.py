@@ -58,13 +58,13 @@ def _engine(env: AuditEnv) -> Any:
 def _gateway_snapshot(env: AuditEnv, ctx: Any = None) -> Any:
     """The gateway's ledger as the rules see it; with the gateway context, every application row is also
     compared with the chain's record of it (REV6), as audit.loader.scan_gateway does."""
-    from audit.loader import chain_checker, load_snapshot
+    from audit.loader import chain_checker, load_snapshot, review_workdays
 
     audit = env.settings.audit
     check = chain_checker(ctx) if ctx is not None and getattr(ctx, "ledger", None) is not None else None
     with env.sessions() as session:
         return load_snapshot(session, env.calendar, None, audit.district, audit.rectification_workdays,
-                             chain_check=check)
+                             chain_check=check, review_workdays=review_workdays(env.settings))
 
 
 def full_scan(env: AuditEnv, snapshot: Any, now: int, points: Iterable[str] | None = None) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def test_score_counts_caught_missed_and_false():
     ]}
     snap = s.build()
     result = Engine().scan(snap)
-    assert firm_of(snap, "payout", "B1:1") == E[1] and firm_of(snap, "policy", "P1") is None
+    assert firm_of(snap, "payout", "B1:1") == E[1] and firm_of(snap, "policy", "P1") == "policy:P1"
     by = {x.point_id: x.as_dict() for x in score(result, snap, truth)}
     assert by["APP5"] == {"point": "APP5", "labelled": 1, "caught": 1, "at_level": 1, "missed": 0, "alerts": 1,
                           "false": 0}
