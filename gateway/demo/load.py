@@ -36,7 +36,7 @@ from gateway.demo.plan import AS_OF_DAY, MATERIALS, AppPlan, DemoPlan, PolicyPla
 from gateway.services import documents
 from gateway.services import licences as licence_service
 from gateway.subsidies import applications, draws, materials, notices, payouts, policies, reviews, trace, usage
-from gateway.subsidies import bankfiles
+from gateway.subsidies import audit_data, bankfiles
 from gateway.subsidies.models import SubsidyApplication, SubsidyPolicy
 from oracle import service as oracle_service
 from oracle.facts import CST
@@ -47,6 +47,8 @@ log = logging.getLogger("alliance.demo")
 DAY = 86400
 INGEST_LINES = 40
 BATCH_LINES = 150
+BANK_FLOW_HEADER = ["uscc", "reference", "account_no", "value_date", "amount_yuan", "kind", "counterparty_account",
+                    "counterparty_id"]
 
 
 class DemoError(RuntimeError):
@@ -267,6 +269,7 @@ class Loader:
         self.notice(2, 30.0)
         self.pay(2, 40.0)
         self.use(2, 45.0)
+        self.flows_and_performance(46.0)
         self.late_applications()
         self.notice(3, AS_OF_DAY - 1.0)
         self.recent_objections()
@@ -280,6 +283,7 @@ class Loader:
         figures = self.figures()
         self._phase("figures", t)
         as_of = applications.calendar(self.ctx).local_date(self.clock.now()).isoformat()
+        self.tamper()
         manifest = demo_plan.manifest(self.plan, self.ids, as_of)
         manifest["load_seconds"] = round(seconds, 1)
         manifest["figures"] = figures
@@ -394,7 +398,7 @@ class Loader:
                 uploads[code] = self._store(content, self.ctx.settings.gateway.service_department, a.uscc,
                                             f"{code}-{a.key}.pdf")
         row = applications.submit(self.ctx, a.uscc, self.ids[p.key], self._requested(a), declared=a.declared or None,
-                                  uploads=uploads)
+                                  uploads=uploads, project=a.project)
         self.ids[a.key] = row.id
         self.outcome["auto" if row.status == "approved" else "manual"] += 1
 
@@ -606,7 +610,26 @@ class Loader:
                 rows.append(row)
             self._ingest("registry-changes.csv", sample_files.REGISTRY_HEADER, rows, "ENTERPRISE_REGISTRY",
                          self.clock.now())
+        self.reviewer_shareholders()
         self._phase("registry changes", t)
+
+    def reviewer_shareholders(self) -> None:
+        """REV2: a level-1 reviewer declares their identity (the keyed hash of their ID number), and the
+        registry's next extract lists them among the shareholders of a firm whose application they passed."""
+        header = sample_files.REGISTRY_HEADER
+        rows = []
+        for n, a in enumerate(x for x in self.plan.applications if x.shareholder_reviewer and x.key in self.ids):
+            p = self.plan.policy(a.policy)
+            reviewer = self.cast.reviewers[p.department][0]
+            id_number = f"3501021980010{n:04d}X"
+            audit_data.declare_identity(self.ctx, reviewer.address, p.department, ("reviewer",), reviewer.address,
+                                        id_number, [])
+            row = sample_files.registry_rows([self.firms[a.uscc]])[0]
+            col = header.index("shareholders")
+            row[col] = ";".join(x for x in (row[col], f"林某某|{id_number}") if x)
+            rows.append(row)
+        if rows:
+            self._ingest("registry-shareholders.csv", header, rows, "ENTERPRISE_REGISTRY", self.clock.now())
 
     # ---------------------------------------------------------------- use, claw-back
 
@@ -622,7 +645,7 @@ class Loader:
         rec = notices.on_chain_application(self.ctx, self.ids[a.key])
         if not rec["paid"]:
             return
-        category = ("equipment", "research", "training")[int(a.key[1:]) % 3]
+        category = a.use_category or ("equipment", "research", "training")[int(a.key[1:]) % 3]
         amount = rec["paid"] * 80 // 100
         receipt = self._store(f"发票 {a.key} {category} {amount}（演示数据）".encode(),
                               self.ctx.settings.gateway.service_department, a.uscc, f"receipt-{a.key}.pdf")
@@ -633,7 +656,7 @@ class Loader:
         t = time.monotonic()
         self.at(day)
         for a in self.plan.applications:
-            if a.stage != "clawed_back" or a.key not in self.ids:
+            if (a.stage != "clawed_back" and a.clawback != "overdue") or a.key not in self.ids:
                 continue
             rec = notices.on_chain_application(self.ctx, self.ids[a.key])
             if not rec["paid"]:
@@ -643,8 +666,49 @@ class Loader:
             amount = rec["paid"] // 3
             order = usage.order_claw_back(self.ctx, officer, p.department, self.ids[a.key], amount,
                                           "绩效目标未完成，按协议追回三分之一奖补资金（演示数据）")
-            usage.record_refund(self.ctx, officer, p.department, order.id, amount, f"RF{a.key}")
+            if a.clawback != "overdue":  # the overdue one is never refunded (USE4)
+                usage.record_refund(self.ctx, officer, p.department, order.id, amount, f"RF{a.key}")
         self._phase("claw-backs", t)
+
+    def flows_and_performance(self, day: float) -> None:
+        """USE2: finance's bank statements (BANK_FLOW) of recipients' accounts; USE3: a policy's performance
+        commitment and a firm's report against it."""
+        t = time.monotonic()
+        self.at(day)
+        today = applications.calendar(self.ctx).local_date(self.clock.now())
+        rows = []
+        for a in self.plan.applications:
+            if a.flow_to and a.key in self.ids:
+                paid = notices.on_chain_application(self.ctx, self.ids[a.key])["paid"]
+                if not paid:
+                    continue
+                b = self.plan.app(a.flow_to)
+                rows.append([a.uscc, f"FLOW{a.key}", self.plan.payees[a.uscc][-1]["account_no"], today.isoformat(),
+                             f"{paid // 2 / 100:.2f}", "transfer", self.plan.payees[b.uscc][-1]["account_no"], ""])
+        if rows:
+            self._ingest("bank-flow.csv", BANK_FLOW_HEADER, rows, "BANK_FLOW", self.clock.now())
+        for a in self.plan.applications:
+            if a.performance is None or a.key not in self.ids:
+                continue
+            p = self.plan.policy(a.policy)
+            officer = self.cast.officers[p.department]
+            due = today + timedelta(days=AS_OF_DAY + 60 - int(day))
+            audit_data.set_commitment(self.ctx, officer.address, p.department, self.ids[p.key], "jobs",
+                                      "新增就业岗位（演示数据）", 100, due.isoformat(),
+                                      (due + timedelta(days=730)).isoformat())
+            audit_data.report_performance(self.ctx, a.uscc, self.ids[a.key], "jobs", a.performance,
+                                          "新增就业岗位完成情况（演示数据）")
+        self._phase("flows and performance", t)
+
+    def tamper(self) -> None:
+        """REV6: a row of the gateway's database edited by hand (the approved amount), as an insider would."""
+        from sqlalchemy import update
+
+        keys = [self.ids[a.key] for a in self.plan.applications if a.tamper and a.key in self.ids]
+        if keys:
+            with self.ctx.sessions() as s, s.begin():
+                s.execute(update(SubsidyApplication).where(SubsidyApplication.id.in_(keys))
+                          .values(approved_fen=SubsidyApplication.approved_fen + 100000))
 
     # ---------------------------------------------------------------- late applications
 

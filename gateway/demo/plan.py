@@ -12,12 +12,18 @@ never exported, a failed bank line never re-exported, a late sign-off, reviews l
 Each anomaly is an :class:`Injection`: point id, expected level, subject (policy / application /
 payout) and how it goes in:
 
-- ``service``: the product's own services record the data (the audit reads it from the ledger);
-- ``snapshot_input``: the product does not hold that data (utility use, outgoing transfers, relatives
-  of reviewers, invoices, performance reports, ...) or its contracts refuse the anomalous act itself
-  (paying with no notice, paying twice, approving above the cap). The injection then carries the rows,
-  in the audit snapshot's table and column names (:data:`audit.snapshot.SCHEMA`), that an oracle adapter
-  would supply; the audit merges them into its snapshot.
+- ``service``: the product's own services record the data (the audit reads it from the ledger): the
+  workflow itself, declared figures, project blocks with invoice numbers, payee accounts, members'
+  declared identities against registry shareholders, oracle facts (registry changes, BANK_FLOW
+  statements), usage reports, performance commitments and reports, claw-back orders with due dates;
+- ``tamper``: a row of the gateway's database edited by hand after the load (REV6: the audit compares
+  every application row with the chain's record of it);
+- ``snapshot_input``: what the product does not record (the address an application came from, a policy
+  document's own issue date before its guide, a checklist item missing after submission, a verification
+  firm replaced by hand, a review overriding a hard-fail check with no reason) or what its contracts
+  refuse outright (paying with no notice, paying twice). The injection then carries the rows, in the
+  audit snapshot's table and column names (:data:`audit.snapshot.SCHEMA`), that an import from another
+  system would supply: ``python -m audit.groundtruth --external`` merges them into the snapshot.
 
 Timeline (days after D0, the chain's time when the load starts; the load moves the chain's clock):
 setup and publication on day 0, applications on day 1, review levels on days 2-4, notices on day 5,
@@ -105,6 +111,13 @@ class AppPlan:
     objection: str | None = None  # dismissed | upheld | open (day 6) | recent (the day before as_of)
     bank: str = "paid"  # paid | failed_then_paid | failed (never re-exported)
     registry_change: str | None = None  # abnormal | moved_out | deregistered, ingested after approval
+    project: dict[str, Any] | None = None  # the application's project block (APP3: category, year, invoices)
+    use_category: str | None = None  # the usage report's category (default: equipment / research / training)
+    clawback: str | None = None  # overdue: ordered with its due date, never refunded (USE4)
+    performance: int | None = None  # % of the policy's commitment achieved, reported (USE3)
+    shareholder_reviewer: bool = False  # the level-1 reviewer holds shares in the firm, no recusal (REV2)
+    flow_to: str | None = None  # plan key of an application whose payee account receives a transfer (USE2)
+    tamper: bool = False  # the gateway's row is edited by hand after the load (REV6)
     labels: list[str] = field(default_factory=list)  # sample anomaly kinds this firm carries
 
 
@@ -114,7 +127,7 @@ class Injection:
     level: str  # prompt | warning | alarm
     subject: str  # policy | application | payout
     key: str  # the plan key of the subject (P001 / A00001); the load adds the product id
-    method: str  # service | snapshot_input
+    method: str  # service | tamper | snapshot_input
     what: str
     uscc: str | None = None
     source: str = "demo"  # demo | oracle.sample
@@ -131,6 +144,9 @@ class DemoPlan:
     injections: list[Injection]
     licences: dict[str, list[str]]  # uscc -> licence types it holds
     payees: dict[str, list[dict[str, str]]]  # uscc -> payee accounts in order (the last is current)
+
+    def app(self, key: str) -> AppPlan:
+        return next(a for a in self.applications if a.key == key)
 
     def policy(self, key: str) -> PolicyPlan:
         return self._policies[key]
@@ -257,6 +273,10 @@ def build(policies: int = 170, applications: int = 5000, seed: int = 7,
                           if k in ("name", "legal_representative", "address", "business_scope")}
             if "registered_capital" in firm.declared:
                 a.declared["registered_capital_fen"] = int(firm.declared["registered_capital"])  # type: ignore
+        if "inflated_figures" in kinds[uscc]:  # figures declared on the form (APP5 compares them)
+            for figure, name in (("revenue", "revenue_fen"), ("tax_paid", "tax_paid_fen"), ("staff", "insured_staff")):
+                if figure in firm.declared:
+                    a.declared[name] = int(firm.declared[figure])  # type: ignore[arg-type]
     # the bulk: the path is chosen first, the firm so that the policy's criteria give it (the manual path
     # for firms below the policy's capital floor: the criteria are not met, people decide)
     by_capital = sorted(normal, key=lambda u: firms[u].capital)
@@ -313,16 +333,18 @@ def build(policies: int = 170, applications: int = 5000, seed: int = 7,
 
     injections: list[Injection] = []
     _inject(rng, sample, kinds, pols, apps, injections, short_window, amended, narrow, closed_unreached, never_paid,
-            free)
+            free, payees)
     return DemoPlan(seed=seed, enterprises=enterprises, sample=sample, policies=pols, applications=apps,
                     injections=injections, licences=licences, payees=payees)
 
 
 def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pols: list[PolicyPlan],
             apps: list[AppPlan], out: list[Injection], short_window: PolicyPlan, amended: PolicyPlan,
-            narrow: PolicyPlan, closed_unreached: PolicyPlan, never_paid: PolicyPlan, free: PolicyPlan) -> None:
+            narrow: PolicyPlan, closed_unreached: PolicyPlan, never_paid: PolicyPlan, free: PolicyPlan,
+            payees: dict[str, list[dict[str, str]]]) -> None:
     """The anomalies: the sample's labels on the firms that apply, then the demo's own."""
     by_uscc: dict[str, AppPlan] = {}
+    firms_by_uscc = {f.uscc: f for f in sample.firms}
     for a in apps:
         if a.labels:
             by_uscc.setdefault(a.uscc, a)
@@ -331,14 +353,10 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
         if a is None or label.kind not in APPLYING_KINDS:
             continue
         for point in label.points:
-            method = "snapshot_input" if point == "APP5" else "service"
-            rows = []
-            if point == "APP5":  # the product does not hold declared revenue / staff / tax
-                field_ = {"revenue": "decl_revenue_fen", "tax_paid": "decl_tax_fen",
-                          "insured_headcount": "decl_staff", "staff": "decl_staff"}
-                detail = label.detail
-                col = field_.get(str(detail.get("field")), "decl_revenue_fen")
-                rows = [{"table": "applications", "row": {"id": a.key, col: detail.get("declared")}}]
+            method, rows = "service", []
+            if label.kind == "shared_ip":  # the gateway does not record the address an application came from
+                method = "snapshot_input"
+                rows = [{"table": "applications", "row": {"id": a.key, "ip": f"ip:{firms_by_uscc[a.uscc].ip}"}}]
             subject = "payout" if point == "PAY2" else "application"
             out.append(Injection(point, label.level, subject, a.key, method, f"oracle sample: {label.kind}",
                                  uscc=label.uscc, source="oracle.sample", rows=rows))
@@ -373,7 +391,7 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
     p = pols[-1]
     snap("PUB1", "warning", "policy", p.key, "application guide published 9 working days after the policy "
          "document (the product publishes both at once)", [{"table": "policies", "row": {"id": p.key,
-                                                                                           "issue": -13}}])
+                                                                                           "issue": -AS_OF_DAY - 13}}])
     svc("PUB2", "warning", "policy", short_window.key, "application window of 10 days (< 15)")
     svc("PUB2", "alarm", "policy", amended.key, "criteria amended on day 3, after the window opened")
     svc("PUB3", "warning", "policy", narrow.key, "criteria fit exactly two firms of the registry")
@@ -384,16 +402,18 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
     snap("APP1", "warning", "application", a.key, "a checklist item not supplied within 5 working days "
          "(the product refuses a submission with a material missing)",
          [{"table": "applications", "row": {"id": a.key, "materials_missing": 1}}], a.uscc)
+    # APP3: one firm's two applications (two policies) with projects of the same category and year
+    pair = _same_firm_pair(bulk, ("used", "paid"))
+    if pair is not None:
+        a, b = pair
+        a.project = {"name": "生产线智能化改造", "category": "equipment_upgrade", "year": 2026}
+        b.project = {"name": "数字化车间建设项目", "category": "equipment_upgrade", "year": 2026}
+        svc("APP3", "warning", "application", b.key, "same project category and year in another policy", b.uscc)
     a, b = take(("used", "paid")), take(("used", "paid"))
-    snap("APP3", "warning", "application", b.key, "same project category and year in another department's policy",
-         [{"table": "applications", "row": {"id": a.key, "category": "设备更新", "year": 2026,
-                                            "project": "生产线智能化改造"}},
-          {"table": "applications", "row": {"id": b.key, "category": "设备更新", "year": 2026,
-                                            "project": "生产线智能化改造二期"}}], b.uscc)
-    a = take(("used", "paid"))
-    snap("APP3", "alarm", "application", a.key, "an invoice already funded by another policy",
-         [{"table": "invoices", "row": {"application": a.key, "number": "FP-3501-2026-000117"}},
-          {"table": "invoices", "row": {"application": b.key, "number": "FP-3501-2026-000117"}}], a.uscc)
+    for x in (a, b):  # two firms claim one invoice: each application's invoice is funded by the other
+        x.project = {"name": f"{x.key} 设备采购", "category": "equipment", "year": 2026,
+                     "invoice_numbers": ["FP-3501-2026-000117"]}
+        svc("APP3", "alarm", "application", x.key, "an invoice already funded by another policy", x.uscc)
     if not any(i.point == "APP4" for i in out):
         a = take(("used", "paid"))
         snap("APP4", "warning", "application", a.key, "no utility use and no insured staff",
@@ -416,23 +436,21 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
     # them against is the catalogue's 60 WD unless the policy gives one (``policies.review_wd``, which the
     # ledger does not hold: the product's per-level deadline is [subsidies] first_review_workdays = 5 WD) —
     # the rows give the policy's 5 WD
-    def rev1(a: AppPlan, level: str, what: str) -> None:
-        snap("REV1", level, "application", a.key, what,
-             [{"table": "policies", "row": {"id": a.policy, "review_wd": 5}}], a.uscc)
-
+    # REV1: the review deadline is the three levels' deadlines added up ([subsidies] 5 + 5 + 3 = 13 WD)
     a = take("reviewing", "manual")
     a.submit_day, a.review_days = 1.0, (-1, -1, -1)  # filed on day 1, never reviewed: > 2× the deadline
-    rev1(a, "alarm", "first review never done since day 1 (> 2× the 5 WD deadline)")
+    svc("REV1", "alarm", "application", a.key, "first review never done since day 1 (> 2× the 13 WD deadline)",
+        a.uscc)
     a = take("reviewing", "manual")
-    a.submit_day, a.review_days = -7.0, (-1, -1, -1)  # filed 7 WD before as_of: 2 WD overdue
-    rev1(a, "warning", "first review overdue (less than twice the 5 WD deadline)")
+    a.submit_day, a.review_days = -15.0, (-1, -1, -1)  # filed 15 WD before as_of: 2 WD overdue
+    svc("REV1", "warning", "application", a.key, "review overdue (less than twice the 13 WD deadline)", a.uscc)
     a = take("reviewing", "manual")
-    a.submit_day, a.review_days = -2.0, (-1, -1, -1)  # filed 2 WD before as_of: 3 WD left
-    rev1(a, "prompt", "first review due in 3 working days or less")
+    a.submit_day, a.review_days = -11.0, (-1, -1, -1)  # filed 11 WD before as_of: 2 WD left
+    svc("REV1", "prompt", "application", a.key, "review due in 3 working days or less", a.uscc)
     a = take(("used", "paid"), "manual")
-    snap("REV2", "alarm", "application", a.key, "the level-1 reviewer is a shareholder of the applicant and did "
-         "not recuse", [{"table": "relations", "row": {"party": "reviewer:L1", "enterprise": a.uscc,
-                                                       "kind": "shareholder"}}], a.uscc)
+    a.shareholder_reviewer = True
+    svc("REV2", "alarm", "application", a.key, "the level-1 reviewer (declared identity) is a shareholder of the "
+        "applicant in the registry and did not recuse", a.uscc)
     a = take(("used", "paid"))
     snap("REV3", "alarm", "application", a.key, "the drawn verification firm was replaced by hand",
          [{"table": "draws", "row": {"application": a.key, "firm": "91350100MA00000001", "log_complete": 1,
@@ -446,18 +464,24 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
     a.requested_fen = -96  # the load requests 96 % of the cap and approves it
     svc("REV5", "prompt", "application", a.key, "approved at 96 % of the per-enterprise cap", a.uscc)
     a = take(("used", "paid"))
-    snap("REV6", "alarm", "application", a.key, "the database record no longer matches its on-chain hash",
-         [{"table": "applications", "row": {"id": a.key, "hash_ok": 0}}], a.uscc)
+    a.tamper = True
+    out.append(Injection("REV6", "alarm", "application", a.key, "tamper", "the approved amount in the gateway's "
+                         "database edited by hand after the load: the row no longer matches the chain", uscc=a.uscc))
     # NOT
-    a = take(("used", "paid"))
-    snap("NOT1", "alarm", "payout", a.key, "paid with no notice (the contract refuses this: recorded as the "
-         "bank's own payment)", [{"table": "payout_lines", "row": {"id": f"offline:{a.key}", "application": a.key,
-                                                                   "export_fen": 1, "bank_fen": 1,
-                                                                   "bank_status": "paid"}}], a.uscc)
-    a = take(("used", "paid"))
-    snap("NOT3", "alarm", "payout", a.key, "a payee in the payment file who is not on the notice",
-         [{"table": "payout_lines", "row": {"id": f"offline:not3:{a.key}", "application": a.key,
-                                            "payee_name": "福州某某贸易有限公司"}}], a.uscc)
+    a = take("approved")  # approved, never noticed: a payment the bank made outside the ledger
+    snap("NOT1", "alarm", "payout", a.key, "paid with no notice (the contract refuses this: a payment the bank "
+         "reports outside the ledger)", [{"table": "payout_lines", "row": {
+             "id": f"offline:{a.key}", "application": a.key, "export_fen": 100, "bank_fen": 100,
+             "bank_status": "paid", "bank_date": -10, "planned": -10}}], a.uscc)
+    a = next((x for x in bulk if x.stage in ("used", "paid") and not x.labels and x.notice_round == 1
+              and x.bank == "paid" and len(payees.get(x.uscc, [])) == 1), None) or take(("used", "paid"))
+    a.labels.append("demo")
+    payees.setdefault(a.uscc, []).append({"account_no": "6217" + a.uscc[2:14], "payee_name": "福州某某贸易有限公司",
+                                          "bank_name": "中国农业银行福州分行"})
+    svc("NOT3", "alarm", "payout", a.key, "the payee account was changed after the notice to another company's: "
+        "the bank file pays a payee who is not on the notice", a.uscc)
+    svc("PAY2", "warning", "payout", a.key, "payee account holder is another company, changed a week before "
+        "the payout", a.uscc)
     a = take(("used", "paid"))
     a.objection = "dismissed"  # answered the next day: no alert expected
     a = take(("used", "paid"))
@@ -471,7 +495,7 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
     a = take(("used", "paid"))
     a.objection, a.stage = "upheld", "rejected"
     # PAY
-    for a in [x for x in apps if x.policy == never_paid.key and x.stage == "noticed"]:
+    for a in [x for x in apps if x.policy == never_paid.key and x.stage == "noticed" and x.notice_round == 1]:
         svc("PAY1", "alarm", "application", a.key, "notice ended on about day 15, never exported (> 30 WD)",
             a.uscc)
     a = take(("used", "paid"))
@@ -484,7 +508,8 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
     a = take(("used", "paid"))
     snap("PAY3", "alarm", "payout", a.key, "paid twice (the contract refuses the second payout: the bank's own "
          "duplicate)", [{"table": "payout_lines", "row": {"id": f"offline:dup:{a.key}", "application": a.key,
-                                                          "export_fen": 1, "bank_fen": 1, "bank_status": "paid"}}],
+                                                          "export_fen": 10 ** 8, "bank_fen": 10 ** 8,
+                                                          "bank_status": "paid", "bank_date": -10}}],
          a.uscc)
     # a registry change concerns the firm: firms with this one application only, so that no other
     # application of theirs is touched
@@ -516,19 +541,35 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
             svc("NOT2", "prompt", "application", a.key, "notice period of 3 working days (< 5)", a.uscc)
     # USE
     a = take("used")
-    snap("USE1", "alarm", "application", a.key, "spent on wages where the policy bans them",
-         [{"table": "usage", "row": {"application": a.key, "category": "wages", "amount_fen": 1}}], a.uscc)
+    a.use_category = "wages"
+    svc("USE1", "alarm", "application", a.key, "usage report: spent on wages, which the policy bans", a.uscc)
     a = take("used")
-    snap("USE2", "alarm", "application", a.key, "money sent on to an account linked to an agent",
-         [{"table": "transfers", "row": {"application": a.key, "kind": "transfer", "amount_fen": 1,
-                                         "counterparty": "party:agent-1", "counterparty_link": "agent"}}], a.uscc)
+    b = next((x for x in bulk if x.stage == "used" and not x.labels and x.uscc != a.uscc), None) or take("used")
+    b.labels.append("demo")
+    a.flow_to = b.key  # b's payee account (another firm's) receives money from a's
+    svc("USE2", "alarm", "application", a.key, "bank statement (BANK_FLOW): money sent on to an account that "
+        "also receives another firm's subsidy (an agent's)", a.uscc)
     a = take("used")
-    snap("USE3", "warning", "application", a.key, "performance below 80 % of the commitment",
-         [{"table": "performance", "row": {"application": a.key, "target": 100, "achieved": 60}}], a.uscc)
-    a = take("clawed_back")
-    snap("USE4", "alarm", "application", a.key, "claw-back more than 3 months overdue",
-         [{"table": "rectifications", "row": {"application": a.key, "kind": "clawback", "due": -100,
-                                              "amount_fen": 1}}], a.uscc)
+    a.performance = 60
+    svc("USE3", "warning", "application", a.key, "performance report: 60 % of the policy's commitment", a.uscc)
+    a = take("used")
+    a.clawback = "overdue"
+    svc("USE4", "warning", "application", a.key, "claw-back ordered on day 25, due 10 working days later, never "
+        "refunded", a.uscc)
+
+
+def _same_firm_pair(bulk: list[AppPlan], stages: tuple[str, ...]) -> tuple[AppPlan, AppPlan] | None:
+    """Two unlabelled applications of one firm (to two policies) at ``stages``, or None."""
+    seen: dict[str, AppPlan] = {}
+    for a in bulk:
+        if a.stage in stages and not a.labels:
+            if a.uscc in seen:
+                first = seen[a.uscc]
+                first.labels.append("demo")
+                a.labels.append("demo")
+                return first, a
+            seen[a.uscc] = a
+    return None
 
 
 # ---------------------------------------------------------------------------- manifest
@@ -558,6 +599,8 @@ def manifest(plan: DemoPlan, ids: dict[str, str] | None = None, as_of: str | Non
             "points": {p: dict(c) for p, c in sorted(plan.points().items())},
             "points_missing": [p for p in POINTS if p not in plan.points()],
             "notes": {"service": "recorded through the product's services; the audit reads it from the ledger",
+                      "tamper": "the gateway's database row edited by hand after the load; REV6 compares it with "
+                                "the chain",
                       "snapshot_input": "data the product does not hold (or the contracts refuse): rows in "
                                         "audit.snapshot table/column names to merge into the snapshot; "
                                         "negative dates are days before as_of"},

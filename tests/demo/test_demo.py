@@ -1,6 +1,6 @@
 """The demo data: the plan at full scale, and a small load through the real services on anvil.
 
-The small load (6 policies, 60 applications) runs every stage a real district goes through — published,
+The small load (10 policies, 200 applications: enough that no two demo anomalies share a subject by accident) runs every stage a real district goes through — published,
 applied (auto-approved or reviewed at three levels), rejected, noticed with objections, paid through a
 bank batch file and its return file, used, clawed back — on the chain, the SQL tables and the event
 index, and writes the manifest of injected anomalies."""
@@ -57,7 +57,7 @@ def test_manifest_labels_each_anomaly_with_point_level_and_subject() -> None:
         assert x["point"] in demo_plan.POINTS
         assert x["level"] in ("prompt", "warning", "alarm")
         assert x["subject"] in ("policy", "application", "payout")
-        assert x["method"] in ("service", "snapshot_input")
+        assert x["method"] in ("service", "tamper", "snapshot_input")
         if x["method"] == "snapshot_input":
             assert x["rows"] and all(set(r) == {"table", "row"} for r in x["rows"])
 
@@ -78,7 +78,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SubsidyGa
     db.upgrade(url)
     try:
         for sg in build_subsidy_gateway(url, directory, rpc_url=node.url):
-            result = load(sg.ctx, 6, 60, seed=7, out=directory, departments=("SCITECH",))
+            result = load(sg.ctx, 10, 200, seed=7, out=directory, departments=("SCITECH",))
             yield sg, result, directory
     finally:
         node.stop()
@@ -88,7 +88,7 @@ def test_small_load_reaches_every_stage_and_reports_figures(loaded) -> None:
     sg, result, directory = loaded
     figures = result.report()
     statuses = figures["statuses"]
-    assert figures["applications"] == 60
+    assert figures["applications"] == 200
     for status in ("approved", "rejected", "noticed", "paid", "submitted"):
         assert statuses.get(status, 0) >= 1, statuses
     assert figures["paths"].get("auto", 0) >= 10 and figures["paths"].get("manual", 0) >= 10
@@ -96,7 +96,7 @@ def test_small_load_reaches_every_stage_and_reports_figures(loaded) -> None:
     amounts = figures["amounts_fen"]
     assert amounts["budget"] > amounts["approved"] >= amounts["noticed"] >= amounts["paid"] > amounts["used"] > 0
     assert 0 < amounts["clawed_back"] < amounts["paid"]
-    assert figures["policies_reconciled"] == 6
+    assert figures["policies_reconciled"] == 10
     mat = figures["materials"]
     assert 0 < mat["materials_by_licence"] < mat["materials_required"]
     assert mat["saved_ratio"] == round(mat["materials_by_licence"] / mat["materials_required"], 4)
@@ -122,22 +122,25 @@ def test_small_load_went_through_chain_and_index(loaded) -> None:
     assert levels == {1, 2, 3}
     # the reviews left overdue are overdue by the chain's clock
     assert reviews.overdue(sg.ctx)
-    # every application row agrees with the chain's record of it (what REV6 checks)
+    # every application row agrees with the chain's record of it (what REV6 checks), except the one the
+    # demo edits by hand after the load: its approved amount differs, nothing else
     from gateway.subsidies import applications
     from gateway.subsidies.models import SubsidyApplication
 
+    tampered = {x["subject_id"] for x in result.manifest["anomalies"] if x["method"] == "tamper"}
+    assert len(tampered) == 1
     with sg.ctx.sessions() as s:
         rows = list(s.query(SubsidyApplication))
-    differing = [(r.id, applications.consistency(sg.ctx, r)["differences"]) for r in rows
-                 if not applications.consistency(sg.ctx, r)["consistent"]]
-    assert differing == []
+    differing = {r.id: [d["field"] for d in applications.consistency(sg.ctx, r)["differences"]] for r in rows
+                 if not applications.consistency(sg.ctx, r)["consistent"]}
+    assert differing == {aid: ["approved_fen"] for aid in tampered}
 
 
 def test_small_load_writes_the_manifest_with_product_ids(loaded) -> None:
     sg, result, directory = loaded
     manifest = json.loads((directory / "demo_anomalies.json").read_text(encoding="utf-8"))
     assert manifest["points_missing"] == []
-    assert manifest["as_of"] and manifest["figures"]["applications"] == 60
+    assert manifest["as_of"] and manifest["figures"]["applications"] == 200
     service = [x for x in manifest["anomalies"] if x["method"] == "service"]
     assert service and all(x["subject_id"] and x["subject_id"].startswith("0x") for x in service)
     from gateway.subsidies import applications
@@ -150,4 +153,25 @@ def test_small_load_writes_the_manifest_with_product_ids(loaded) -> None:
 def test_a_second_load_into_the_same_ledger_is_refused(loaded) -> None:
     sg, _, _ = loaded
     with pytest.raises(DemoError):
-        load(sg.ctx, 6, 60, seed=7)
+        load(sg.ctx, 10, 200, seed=7)
+
+
+def test_small_load_audit_catches_the_injected_anomalies(loaded) -> None:
+    """A full scan of the loaded ledger (every application compared with the chain, the manifest's
+    external rows merged) raises an alert of each injected point on its subject."""
+    from datetime import date
+
+    from audit.groundtruth import external_rows, score
+    from audit.loader import scan_gateway
+
+    sg, _result, directory = loaded
+    manifest = json.loads((directory / "demo_anomalies.json").read_text(encoding="utf-8"))
+    as_of = date.fromisoformat(manifest["as_of"])
+    snap, scan = scan_gateway(sg.ctx, as_of=as_of, external=external_rows(manifest, as_of))
+    scores = {s.point_id: s for s in score(scan, snap, manifest)}
+    injected = {x["point"] for x in manifest["anomalies"] if x["subject_id"]}
+    assert {"APP3", "APP5", "REV1", "REV2", "REV6", "NOT3", "USE1", "USE2", "USE3", "USE4"} <= injected
+    missed = {p: scores[p].missed_firms for p in injected if scores[p].caught < scores[p].labelled}
+    assert not missed, missed
+    by_method = {x["method"] for x in manifest["anomalies"] if x["point"] in ("REV2", "USE2", "USE3", "REV6")}
+    assert by_method == {"service", "tamper"}
