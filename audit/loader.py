@@ -192,8 +192,11 @@ def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None =
             missing |= int(lacking) << bit
         changed = None
         prev_criteria = None
+        issued = None  # the policy document's own issue date, when the guide followed it (PUB1)
         for v in versions[p.id]:
             terms = json.loads(v.terms) if v.terms else {}
+            if issued is None and v.action == "published" and terms.get("document_date"):
+                issued = date.fromisoformat(terms["document_date"])
             crit = json.dumps(terms.get("criteria"), sort_keys=True)
             if prev_criteria is not None and v.action == "amended" and crit != prev_criteria:
                 changed = d(v.at)
@@ -201,7 +204,7 @@ def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None =
         rule = json.loads(criteria) if criteria else None
         run = rule is not None and "licence_types" not in policy_rules.facts_used(rule)
         b.add("policies", id=p.id, department=p.department, status="closed" if p.status == "closed" else "published",
-              drafter=person(p.published_by), issue=d(p.published_at), guide=d(p.published_at), open=d(p.opens_at),
+              drafter=person(p.published_by), issue=issued or d(p.published_at), guide=d(p.published_at), open=d(p.opens_at),
               close=d(p.closes_at - 1), missing_fields=missing, criteria_changed=changed, eligibility_run=int(run),
               cap_fen=p.cap_fen, auto_grant=int(p.no_application), review_wd=review_workdays)
         if run:

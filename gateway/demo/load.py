@@ -366,7 +366,13 @@ class Loader:
             title=p.title, legal_basis_sha256=legal_basis, budget_fen=p.budget_fen, cap_fen=p.cap_fen,
             opens_at=opens_at, closes_at=opens_at + p.window_days * DAY, notice_workdays=p.notice_workdays,
             payout_deadline_workdays=15, criteria=self._criteria(p, floor), amount_rule=amount, materials=mats,
-            no_application=p.no_application)
+            no_application=p.no_application, document_date=self._document_date(p))
+
+    def _document_date(self, p: PolicyPlan) -> str | None:
+        if not p.document_days_before:
+            return None
+        published = applications.calendar(self.ctx).local_date(self.d0)
+        return (published - timedelta(days=p.document_days_before)).isoformat()
 
     def publish(self) -> None:
         t = time.monotonic()

@@ -18,8 +18,8 @@ payout) and how it goes in:
   statements), usage reports, performance commitments and reports, claw-back orders with due dates;
 - ``tamper``: a row of the gateway's database edited by hand after the load (REV6: the audit compares
   every application row with the chain's record of it);
-- ``snapshot_input``: what the product does not record (the address an application came from, a policy
-  document's own issue date before its guide, a checklist item missing after submission, a verification
+- ``snapshot_input``: what the product does not record (the address an application came from, a checklist
+  item missing after submission, a verification
   firm replaced by hand, a review overriding a hard-fail check with no reason) or what its contracts
   refuse outright (paying with no notice, paying twice). The injection then carries the rows, in the
   audit snapshot's table and column names (:data:`audit.snapshot.SCHEMA`), that an import from another
@@ -91,6 +91,7 @@ class PolicyPlan:
     narrow_usccs: list[str] = field(default_factory=list)  # criteria that fit only these firms (PUB3)
     payout: str = "normal"  # normal | never (PAY1: noticed, never exported)
     draw: bool = False  # a double-random draw of a verification agency over its applications
+    document_days_before: int = 0  # the policy document was issued this many days before its guide (PUB1)
 
 
 @dataclass
@@ -389,9 +390,9 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
 
     # PUB: policies
     p = pols[-1]
-    snap("PUB1", "warning", "policy", p.key, "application guide published 9 working days after the policy "
-         "document (the product publishes both at once)", [{"table": "policies", "row": {"id": p.key,
-                                                                                           "issue": -AS_OF_DAY - 13}}])
+    p.document_days_before = 13
+    svc("PUB1", "warning", "policy", p.key, "application guide published 13 days (9 working days) after the policy "
+        "document it implements")
     svc("PUB2", "warning", "policy", short_window.key, "application window of 10 days (< 15)")
     svc("PUB2", "alarm", "policy", amended.key, "criteria amended on day 3, after the window opened")
     svc("PUB3", "warning", "policy", narrow.key, "criteria fit exactly two firms of the registry")

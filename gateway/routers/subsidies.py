@@ -57,6 +57,8 @@ class PolicyIn(BaseModel):
     amount_rule: dict[str, Any] = Field(default_factory=lambda: {"kind": "requested"})
     materials: list[MaterialIn] = Field(default_factory=list)
     no_application: bool = False
+    document_date: str | None = Field(None, description="the policy document's issue date (YYYY-MM-DD), when the "
+                                                        "guide follows it (PUB1 measures the delay)")
 
     def draft(self) -> PolicyDraft:
         data = self.model_dump()

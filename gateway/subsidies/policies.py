@@ -336,6 +336,9 @@ class PolicyDraft:
     amount_rule: dict[str, Any]
     materials: list[MaterialSpec] = field(default_factory=list)
     no_application: bool = False
+    # the date the policy document itself was issued (印发日期), when it precedes this guide's publication: the
+    # audit's PUB1 measures the guide's delay from it (None: the guide is published with the document)
+    document_date: str | None = None
 
 
 def check_draft(ctx: GatewayContext, draft: PolicyDraft) -> None:
@@ -353,6 +356,17 @@ def check_draft(ctx: GatewayContext, draft: PolicyDraft) -> None:
         raise SubsidyError("invalid_notice_period", "notice_workdays must be 1-60 working days")
     if not 1 <= draft.payout_deadline_workdays <= 250:
         raise SubsidyError("invalid_payout_deadline", "payout_deadline_workdays must be 1-250 working days")
+    if draft.document_date is not None:
+        try:
+            issued = date.fromisoformat(str(draft.document_date))
+        except ValueError:
+            raise SubsidyError("invalid_date", "document_date is the policy document's issue date, YYYY-MM-DD") from None
+        from gateway.subsidies.calendar import WorkCalendar
+
+        today = WorkCalendar.from_settings(ctx.settings.calendar).local_date(chain_time(ctx))
+        if issued > today:
+            raise SubsidyError("invalid_date", f"document_date {issued} is after today ({today}): a guide follows "
+                               "its policy document")
     check_rule(draft.criteria)
     check_amount_rule(draft.amount_rule, draft.no_application)
     known_types = {lt.code for lt in ctx.ledger.spec.licence_types}

@@ -73,6 +73,27 @@ def policies(sg: SubsidyGateway) -> tuple[dict, dict]:
     return sg.publish(), sg.publish()
 
 
+# ---------------------------------------------------------------------------- PUB1
+
+
+def test_a_guide_published_long_after_its_policy_document_is_pub1(sg: SubsidyGateway) -> None:
+    day = today(sg)
+    late = sg.publish(document_date=(day - timedelta(days=14)).isoformat())
+    prompt_guide = sg.publish(document_date=day.isoformat())
+    assert late["id"] != prompt_guide["id"]
+    versions = sg.client.get(f"/subsidies/policies/{late['id']}/versions", headers=sg.member("SCITECH-admin"))
+    assert versions.status_code == 200  # the document date is part of the recorded terms
+    assert versions.json()[0]["terms"]["document_date"] == (day - timedelta(days=14)).isoformat()
+    found = scan(sg)
+    assert found[("PUB1", late["id"])].level == Level.WARNING  # > 7 working days from document to guide
+    assert found[("PUB1", late["id"])].facts["issue"]["value"] == (day - timedelta(days=14)).isoformat()
+    assert ("PUB1", prompt_guide["id"]) not in found
+    # a date in the future, or not a date: refused, nothing published
+    for bad in ((day + timedelta(days=3)).isoformat(), "2026-13-01"):
+        error_of(sg.client.post("/subsidies/policies", json=sg.policy_body(document_date=bad),
+                                headers=sg.member("SCITECH-admin")), 422, "invalid_date")
+
+
 # ---------------------------------------------------------------------------- APP3
 
 
