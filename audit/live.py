@@ -269,8 +269,10 @@ class LiveSnapshot:
     the use of its snapshot (``audit.service.evaluate_live`` does)."""
 
     def __init__(self, sessions: sessionmaker[Session], calendar: Any, settings: Any,
-                 loader: Callable[[Session, date], Snapshot] | None = None, clock: Callable[[], float] = time.time):
+                 loader: Callable[[Session, date], Snapshot] | None = None, clock: Callable[[], float] = time.time,
+                 chain_check: Callable[[Any], bool | None] | None = None):
         self.sessions = sessions
+        self.chain_check = chain_check  # REV6 on the applications an event touches (partial loads only)
         self.calendar = calendar
         self.settings = settings
         self.clock = clock
@@ -286,14 +288,18 @@ class LiveSnapshot:
         self._accounts: dict[str, set[str]] = {}  # account hash -> firms paid or registered on it (USE2)
 
     # ---- loading
-    def _load(self, session: Session, as_of: date) -> Snapshot:
+    def _load(self, session: Session, as_of: date, scoped: bool = False) -> Snapshot:
+        """The loader over ``session``; a partial (scoped) load also compares the touched applications with the
+        chain (REV6). A full load does not: comparing every row costs several calls per application, and the
+        full scans that persist REV6 (``audit.service.run_full_scan``) load with the chain themselves."""
         if self._loader is not None:
             return self._loader(session, as_of)
         from audit.loader import load_snapshot, review_workdays
 
         audit = self.settings.audit
         return load_snapshot(session, self.calendar, as_of, audit.district,
-                             audit.rectification_workdays, review_workdays=review_workdays(self.settings))
+                             audit.rectification_workdays, chain_check=self.chain_check if scoped else None,
+                             review_workdays=review_workdays(self.settings))
 
     def _today(self) -> date:
         return self.calendar.local_date(self.clock())
@@ -370,7 +376,7 @@ class LiveSnapshot:
             try:
                 scope = self.scope(events)
                 if scope:
-                    sub = load_scoped(self.sessions, lambda ses: self._load(ses, self._today()), scope)
+                    sub = load_scoped(self.sessions, lambda ses: self._load(ses, self._today(), scoped=True), scope)
                     _fix_agent_links(sub, self._accounts, self.sessions, scope)
                     self.changed = patch(self.snapshot, sub)  # type: ignore[arg-type]
                     self.patches += 1

@@ -95,6 +95,9 @@ class AuditEnv:
     sessions: sessionmaker[Session]
     settings: Settings
     chain: AuditChain | None = None
+    #: REV6's comparison of an application row with the chain's record (audit.loader.chain_checker), None
+    #: without a gateway context
+    chain_check: Callable[[Any], bool | None] | None = None
     calendar: WorkCalendar = field(init=False)
 
     def __post_init__(self) -> None:
@@ -113,7 +116,11 @@ class AuditEnv:
     def from_context(cls, ctx: Any) -> "AuditEnv":
         env = getattr(ctx, "_audit_env", None)
         if env is None:
-            env = cls(ctx.sessions, ctx.settings, AuditChain.from_ledger(ctx.ledger))
+            from audit.loader import chain_checker
+
+            ledger = getattr(ctx, "ledger", None)
+            env = cls(ctx.sessions, ctx.settings, AuditChain.from_ledger(ledger),
+                      chain_checker(ctx) if ledger is not None else None)
             setattr(ctx, "_audit_env", env)
         return env
 

@@ -306,6 +306,7 @@ def test_new_chain_events_are_evaluated_for_the_subjects_they_touch(gw: AuditGat
             SimpleNamespace(contract="SubsidyLedger", event="PolicyAmended", args=json.dumps({"policyId": "P1"})),
             SimpleNamespace(contract="AuditHolds", event="HoldPlaced", args=json.dumps({"applicationId": "A1"}))]
     assert engine_events(rows) == [Event("payout.recorded", application_id="A1"),
+                                   Event("record.changed", application_id="A1"),  # REV6 on every step
                                    Event("policy.changed", policy_id="P1")]
     listen = event_listener(gw.ctx, snapshot_loader=overpaid.build, clock=lambda: float(gw.now()))
     result = listen(rows)

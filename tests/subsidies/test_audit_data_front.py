@@ -295,6 +295,22 @@ def test_edit_log_and_chain_comparison_raise_rev6(sg: SubsidyGateway, policies) 
                   .values(approved_fen=150_000_00))
     tampered = scan(sg)[("REV6", signed["id"])]
     assert tampered.level == Level.ALARM and tampered.facts["hash_matches_chain"]["value"] == 0
+    # the event path sees it too: the next chain event of that application compares its row with the chain
+    from types import SimpleNamespace
+
+    from audit import alerts as store
+    from audit.service import event_listener, live_snapshot, verify_live
+
+    listen = event_listener(sg.ctx)
+    event = SimpleNamespace(event="UseReported", contract="SubsidyLedger", args={"applicationId": signed["id"]})
+    result = listen([event])
+    alert = store.alert_id_of("REV6", "application", signed["id"])
+    assert alert in result.new and store.get(sg.ctx.sessions, alert).level == Level.ALARM
+    assert live_snapshot(sg.ctx._audit_env).patches >= 1  # a partial load, not a full one
+    # the periodic re-verification of the live snapshot does not compare every row with the chain: it leaves
+    # REV6 alone rather than clearing the alarm
+    verify_live(sg.ctx)
+    assert store.get(sg.ctx.sessions, alert).condition == "active"
     with transaction(sg.ctx.sessions) as s:  # put it back for the tests that follow
         s.execute(update(SubsidyApplication).where(SubsidyApplication.id == signed["id"])
                   .values(approved_fen=100_000_00))
