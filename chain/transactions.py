@@ -5,19 +5,36 @@ nothing is written) → under the account's lock: allocate the nonce, sign, writ
 and commit, send the raw transaction → outside the lock: wait for the receipt and record it.
 A transaction that was journaled but could not be sent stays in the journal and is resubmitted
 by ``chain.reconcile``; the caller is told it is pending, never that it failed.
+
+A sent transaction is marked ``sent`` in the journal unless its receipt is already there when
+first asked for (a node that mines on arrival, as anvil does): then the row goes from ``signed``
+to ``mined``/``reverted`` in one commit. ``chain.reconcile`` treats ``signed`` and ``sent`` alike.
+The receipt is polled at once and then at growing intervals (1 ms doubling up to
+``RECEIPT_POLL_MAX``).
+
+``durable_receipts=False`` (default True) commits the record of a receipt without waiting for
+it to reach the disk (SQLite: ``synchronous=NORMAL`` for that commit; PostgreSQL:
+``synchronous_commit`` off for it). The journal row itself is still committed durably before
+the transaction is sent; a receipt record lost to a power cut leaves the row ``signed``/``sent``,
+and ``chain.reconcile`` records the receipt again from the chain.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import select
+from eth_keys import keys
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import TimeExhausted, TransactionNotFound, Web3RPCError
@@ -35,12 +52,15 @@ from chain.errors import (
 )
 from chain.journal import MINED, REJECTED, REVERTED, SENT, SIGNED, JournalEntry, next_journal_nonce
 
+log = logging.getLogger(__name__)
+
 TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, ConnectionError, OSError)
 REVERTS = revert_exceptions()
 MEMORY_CHAIN_GAS = 10_000_000  # gas limit on the in-process chain (unit tests)
 # Another process signing for the same account (a second gateway worker) may take the nonce we
 # read; the journal's unique index refuses the second row and we read again after a random pause.
 NONCE_ATTEMPTS = 25
+RECEIPT_POLL_MAX = 0.02  # seconds between receipt polls, at most (the first ones are shorter)
 
 
 @dataclass(frozen=True)
@@ -52,6 +72,8 @@ class TxResult:
     gas_used: int
     contract_address: str | None
     receipt: Any
+
+
 
 
 class TxManager:
@@ -67,6 +89,7 @@ class TxManager:
         gas_multiplier: float = 1.25,
         ready: threading.Event | None = None,
         ready_timeout: float = 30.0,
+        durable_receipts: bool = True,
     ):
         self.chain = chain
         self.sessions = sessions
@@ -75,9 +98,13 @@ class TxManager:
         self.gas_multiplier = gas_multiplier
         self.ready = ready or _set_event()
         self.ready_timeout = ready_timeout
+        self.durable_receipts = durable_receipts
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._next_nonce: dict[str, int] = {}
+        # each account's eth_keys key, built once: signing with the raw key bytes would derive
+        # the public key again (a pure-Python scalar multiplication) on every transaction
+        self._keys: dict[str, keys.PrivateKey] = {}
 
     # ------------------------------------------------------------------ public
 
@@ -108,10 +135,27 @@ class TxManager:
 
     def wait_for(self, tx_hash: str, journal_id: int) -> TxResult:
         """Wait for the receipt of a journaled transaction and record it."""
-        w3 = self.chain.w3
+        return self._confirm(tx_hash, journal_id, sent_recorded=True)
+
+    def _confirm(self, tx_hash: str, journal_id: int, *, sent_recorded: bool) -> TxResult:
+        """Wait for the receipt and record it; unless ``sent_recorded``, mark the row ``sent`` first
+        if the receipt is not there at the first look."""
+        receipt = None
+        if not sent_recorded:
+            try:
+                receipt = self._receipt_or_none(tx_hash)
+            except TRANSPORT_ERRORS:
+                receipt = None
+            if receipt is None:
+                with transaction(self.sessions) as s:
+                    s.get(JournalEntry, journal_id).status = SENT
         try:
-            receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout, poll_latency=0.02)
-            block = w3.eth.get_block(receipt["blockNumber"])
+            if receipt is None:
+                receipt = self._wait_receipt(tx_hash)
+            timestamp = _log_block_timestamp(receipt)
+            if timestamp is None:
+                timestamp = self._block_timestamp(receipt["blockNumber"])
+            block = {"timestamp": timestamp}
         except TimeExhausted:
             raise TransactionPending(f"no receipt for {tx_hash} within {self.receipt_timeout}s; it stays journaled",
                                      tx_hash, journal_id) from None
@@ -122,7 +166,7 @@ class TxManager:
         error = None
         if not ok:
             error = self._revert_reason(journal_id, receipt)
-        with transaction(self.sessions) as s:
+        with self._receipt_transaction() as s:
             entry = s.get(JournalEntry, journal_id)
             entry.status = MINED if ok else REVERTED
             entry.block_number = receipt["blockNumber"]
@@ -145,6 +189,100 @@ class TxManager:
 
     # ------------------------------------------------------------------ internals
 
+    @contextmanager
+    def _receipt_transaction(self) -> Iterator[Session]:
+        """The transaction recording a receipt: ``chain.db.transaction``, or with
+        ``durable_receipts`` off one whose commit does not wait for the disk (see the module doc)."""
+        if self.durable_receipts:
+            with transaction(self.sessions) as s:
+                yield s
+            return
+        with self.sessions() as probe:
+            engine = probe.get_bind()
+        if not isinstance(engine, Engine):  # sessions bound to one connection: leave it as it is
+            with transaction(self.sessions) as s:
+                yield s
+            return
+        if engine.dialect.name == "postgresql":
+            with transaction(self.sessions) as s:
+                s.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                yield s
+            return
+        if engine.dialect.name != "sqlite":
+            with transaction(self.sessions) as s:
+                yield s
+            return
+        with engine.connect() as conn:  # this connection only, checked out until the level is back
+            raw = conn.connection.driver_connection
+            level = None
+            if not raw.in_transaction:
+                level = raw.execute("PRAGMA synchronous").fetchone()[0]
+                raw.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with self.sessions(bind=conn) as s, s.begin():
+                    yield s
+            finally:
+                if level is not None:
+                    try:
+                        raw.execute(f"PRAGMA synchronous={int(level)}")
+                    except Exception:
+                        conn.invalidate()  # never hand a connection with the lower level back to the pool
+                        raise
+
+    def _receipt_or_none(self, tx_hash: str) -> Any:
+        try:
+            return self.chain.w3.eth.get_transaction_receipt(tx_hash)
+        except TransactionNotFound:
+            return None
+
+    def _wait_receipt(self, tx_hash: str) -> Any:
+        """The receipt, polled at once and then after 1, 2, 4, ... ms (at most ``RECEIPT_POLL_MAX``
+        apart); ``TimeExhausted`` after ``receipt_timeout`` seconds."""
+        deadline = time.monotonic() + self.receipt_timeout
+        pause = 0.001
+        while True:
+            receipt = self._receipt_or_none(tx_hash)
+            if receipt is not None:
+                return receipt
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeExhausted(f"no receipt for {tx_hash} after {self.receipt_timeout} seconds")
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, RECEIPT_POLL_MAX)
+
+    def _block_timestamp(self, number: int) -> int:
+        """A mined block's timestamp. Over JSON-RPC asked for directly (web3's block formatting is
+        not needed for one field); through web3 where that gives no plain answer."""
+        if self.chain.kind != "memory":
+            response = self.chain.w3.provider.make_request("eth_getBlockByNumber", [hex(number), False])
+            result = response.get("result") if isinstance(response, dict) else None
+            if isinstance(result, dict) and isinstance(result.get("timestamp"), str):
+                return int(result["timestamp"], 16)
+        return self.chain.w3.eth.get_block(number)["timestamp"]
+
+    def _estimate_gas(self, params: dict[str, Any]) -> int:
+        """``eth_estimateGas`` of ``params``. Sent straight to the provider (web3's validation
+        middleware would ask the node for its chain id twice per estimate); an error answer (a
+        revert) is asked again through web3, so that it raises exactly what web3 raises."""
+        request = {"from": params["from"], "data": params["data"], "value": hex(params["value"])}
+        if params.get("to") is not None:
+            request["to"] = params["to"]
+        response = self.chain.w3.provider.make_request("eth_estimateGas", [request])
+        result = response.get("result") if isinstance(response, dict) and "error" not in response else None
+        if isinstance(result, str) and result.startswith("0x"):
+            return int(result, 16)
+        return self.chain.w3.eth.estimate_gas(params)
+
+    def _sign(self, account: LocalAccount, tx: dict[str, Any]) -> Any:
+        """``account.sign_transaction(tx)``, the same bytes, with the account's eth_keys key built once:
+        eth_keys signs with libsecp256k1 (its coincurve backend, pinned in requirements.lock)."""
+        if not isinstance(account, LocalAccount):
+            return account.sign_transaction(tx)
+        key = self._keys.get(account.address)
+        if key is None:
+            key = self._keys[account.address] = keys.PrivateKey(bytes(account.key))
+        return Account.sign_transaction(tx, key)
+
     def _lock_for(self, address: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(address, threading.Lock())
@@ -159,7 +297,7 @@ class TxManager:
                 w3.eth.call(params)
                 gas = MEMORY_CHAIN_GAS
             else:
-                gas = int(w3.eth.estimate_gas(params) * self.gas_multiplier) + 10_000
+                gas = int(self._estimate_gas(params) * self.gas_multiplier) + 10_000
             fees = self.chain.fee_fields()
         except REVERTS as exc:
             raise self.decoder.decode(revert_data(exc)) from None
@@ -169,17 +307,18 @@ class TxManager:
         tx.update(gas=gas, chainId=self.chain.chain_id, **fees)
         if "maxFeePerGas" in fees:
             tx["type"] = 2
-        journal_id, tx_hash = self._sign_journal_send(account, tx, purpose)
+        journal_id, tx_hash = self._sign_journal_send(account, tx, purpose, mark_sent=not wait)
         if not wait:
             raise TransactionPending(f"{tx_hash} sent", tx_hash, journal_id)
-        return self.wait_for(tx_hash, journal_id)
+        return self._confirm(tx_hash, journal_id, sent_recorded=False)
 
-    def _sign_journal_send(self, account: LocalAccount, tx: dict[str, Any], purpose: str) -> tuple[int, str]:
+    def _sign_journal_send(self, account: LocalAccount, tx: dict[str, Any], purpose: str, *,
+                           mark_sent: bool = True) -> tuple[int, str]:
         address = account.address
         with self._lock_for(address):
             for attempt in range(NONCE_ATTEMPTS):
                 nonce = self._allocate(address)
-                signed = account.sign_transaction({**tx, "nonce": nonce})
+                signed = self._sign(account, {**tx, "nonce": nonce})
                 tx_hash = "0x" + bytes(signed.hash).hex()
                 try:
                     with transaction(self.sessions) as s:
@@ -215,8 +354,9 @@ class TxManager:
                         entry.error = message[:2000]
                     self._next_nonce.pop(address, None)
                     raise TransactionRejected(f"node refused {purpose}: {message}") from None
-            with transaction(self.sessions) as s:
-                s.get(JournalEntry, journal_id).status = SENT
+            if mark_sent:
+                with transaction(self.sessions) as s:
+                    s.get(JournalEntry, journal_id).status = SENT
         return journal_id, tx_hash
 
     def _allocate(self, address: str) -> int:
@@ -257,6 +397,23 @@ class TxManager:
             pass
         return ContractRevert("Reverted", {"reason": "reverted; the error could not be replayed"},
                               "0x" + bytes(receipt["transactionHash"]).hex())
+
+
+def _log_block_timestamp(receipt: Any) -> int | None:
+    """The block time a node puts in the receipt's logs (``blockTimestamp``, in the JSON-RPC spec
+    since 2025: anvil, geth), which spares asking for the block; None where there is none."""
+    for entry in receipt.get("logs") or ():
+        value = entry.get("blockTimestamp")
+        try:
+            same_block = bytes(entry.get("blockHash") or b"") == bytes(receipt["blockHash"])
+        except (TypeError, ValueError):  # not bytes-like: leave it to eth_getBlockByNumber
+            return None
+        if value is None or not same_block:
+            continue
+        if isinstance(value, str):
+            return int(value, 16) if value.startswith("0x") else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return None
 
 
 def _set_event() -> threading.Event:

@@ -34,6 +34,9 @@ try:  # safe-pysha3 (C extension, pinned in requirements.lock): ~5x faster than 
 except ImportError:  # pragma: no cover - fallback when safe-pysha3 is absent
     from Crypto.Hash import keccak as _keccak
 
+    def _keccak_256(data: bytes = b""):  # the constructor, as safe-pysha3's (.digest(), .hexdigest())
+        return _keccak.new(data=data, digest_bits=256)
+
     def keccak256(data: bytes) -> bytes:
         """Keccak-256 (Ethereum's, not NIST SHA3-256) of ``data``."""
         return _keccak.new(data=data, digest_bits=256).digest()

@@ -35,9 +35,10 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
-from gateway.documents.merkle import MerkleError, MerkleTree, _gc_paused, keccak256_hex, verify_proof
+from gateway.documents.merkle import MerkleError, MerkleTree, _gc_paused, _keccak_256, keccak256_hex, verify_proof
 
 __all__ = [
     "SCHEMA_V2",
@@ -122,6 +123,7 @@ _JS_RADIX = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)\Z")
 _UUID4 = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}\Z", re.I)
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}\Z")
 _DIGITS = frozenset("0123456789")
+_DIGIT_AFTER_NUL = re.compile("\0[0-9]")
 
 
 def _is_array_index(key: str) -> bool:
@@ -132,11 +134,11 @@ def _js_keys(obj: dict[str, Any]) -> list[str]:
     """``Object.keys`` order: array-index keys ascending, then the others in insertion order."""
     keys = list(obj)
     try:
-        "".join(keys)  # cheap check that every key is a str
+        joined = "\0".join(keys)  # cheap check that every key is a str
     except TypeError:
         raise InvalidKeyError(f"object keys must be strings, got {keys!r}") from None
-    if _DIGITS.isdisjoint([k[:1] for k in keys]):
-        return keys
+    if joined[:1] not in _DIGITS and _DIGIT_AFTER_NUL.search(joined) is None:
+        return keys  # no key starts with a digit (a key holding NUL only costs the slower check below)
     index_keys = [k for k in keys if _is_array_index(k)]
     if not index_keys:
         return keys
@@ -229,15 +231,41 @@ _UUID_VERSION = bytes((b & 0x0F) | 0x40 for b in range(256))  # byte 6: version 
 _UUID_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))  # byte 8: RFC 4122 variant (8, 9, a, b)
 
 
-def _salt_stream() -> Iterator[str]:
-    """Random UUID v4 strings (122 bits each from os.urandom: the salts must be unguessable)."""
+_SALTS_PER_CHUNK = 1024
+
+
+def _salt_chunk(n: int = _SALTS_PER_CHUNK) -> list[str]:
+    """``n`` random UUID v4 strings (122 bits each from os.urandom: the salts must be unguessable).
+
+    Formatted in bulk, not one by one: the random bytes are hex-encoded with a space every two
+    bytes (``aaaa bbbb cccc dddd eeee ffff gggg hhhh `` per UUID), the three spaces a UUID has no
+    hyphen at are deleted with strided slices, the other four become hyphens, and one split cuts
+    the string into the ``n`` UUIDs (``aaaabbbb-cccc-dddd-eeee-ffffgggghhhh``).
+    """
+    raw = bytearray(os.urandom(16 * n))
+    raw[6::16] = raw[6::16].translate(_UUID_VERSION)
+    raw[8::16] = raw[8::16].translate(_UUID_VARIANT)
+    text = bytearray(raw.hex(" ", 2), "ascii")  # 40 characters per UUID with the space appended next
+    text.append(32)
+    del text[34::40]  # between gggg and hhhh
+    del text[29::39]  # between ffff and gggg
+    del text[4::38]  # between aaaa and bbbb: now 36 characters and a space per UUID
+    dashes = b"-" * n
+    text[8::37] = dashes
+    text[13::37] = dashes
+    text[18::37] = dashes
+    text[23::37] = dashes
+    return text.decode("ascii").split()
+
+
+def _salt_chunks() -> Iterator[list[str]]:
     while True:
-        raw = bytearray(os.urandom(16 * 256))
-        raw[6::16] = raw[6::16].translate(_UUID_VERSION)
-        raw[8::16] = raw[8::16].translate(_UUID_VARIANT)
-        h = raw.hex()
-        yield from [f"{h[i:i + 8]}-{h[i + 8:i + 12]}-{h[i + 12:i + 16]}-{h[i + 16:i + 20]}-{h[i + 20:i + 32]}"
-                    for i in range(0, 8192, 32)]
+        yield _salt_chunk()
+
+
+def _salt_stream() -> Iterator[str]:
+    """Random UUID v4 strings, made :data:`_SALTS_PER_CHUNK` at a time (see :func:`_salt_chunk`)."""
+    return chain.from_iterable(_salt_chunks())
 
 
 def _typed(value: Any) -> str:
@@ -273,8 +301,39 @@ def _salt(data: Any, salts: Iterator[str], flat: dict[str, Any] | None, path: st
     return out
 
 
-def _salt_hashed(data: Any, salts: Iterator[str], hashes: dict[str, str], path: str, root: bool) -> Any:
-    """``_salt`` with ``flat``, recording each flattened leaf's hash (``_leaf_hash``) instead of its value.
+_LEAF_PREFIXES: dict[str, str] = {}  # flattened path -> '{"<path>":' (JSON-escaped), for the wrap
+_LEAF_PREFIXES_MAX = 4096  # documents with ever new keys must not grow it without bound
+
+
+def _leaf_prefix(path: str) -> str:
+    prefix = _LEAF_PREFIXES.get(path)
+    if prefix is None:
+        if len(_LEAF_PREFIXES) >= _LEAF_PREFIXES_MAX:
+            _LEAF_PREFIXES.clear()
+        prefix = _LEAF_PREFIXES[path] = "{" + _encode_str(path) + ":"
+    return prefix
+
+
+# for the wrap: the Object.keys order of a dict's keys (as given), cached for key sets none of whose
+# keys holds a "." (batches are mostly documents of one shape, so each order is worked out once)
+_DOTLESS_KEY_ORDERS: dict[tuple[str, ...], list[str]] = {}
+_DOTLESS_KEY_ORDERS_MAX = 4096
+
+
+def _dotless_key_order(data: dict[str, Any]) -> list[str] | None:
+    """``_js_keys(data)`` if no key holds a ``.`` (then cached), else None."""
+    order = _js_keys(data)
+    for key in order:
+        if "." in key:
+            return None
+    if len(_DOTLESS_KEY_ORDERS) >= _DOTLESS_KEY_ORDERS_MAX:
+        _DOTLESS_KEY_ORDERS.clear()
+    _DOTLESS_KEY_ORDERS[tuple(data)] = order
+    return order
+
+
+def _salt_hashed(data: Any, salts: Iterator[str], hashes: dict[str, bytes], path: str, root: bool) -> Any:
+    """``_salt`` with ``flat``, recording each flattened leaf's digest (``_leaf_digest``) instead of its value.
 
     The wrap path needs only the set of leaf hashes (they are sorted before the target hash is
     taken), so the flattened object is never built. Same keys, same errors, same salts consumed
@@ -282,28 +341,39 @@ def _salt_hashed(data: Any, salts: Iterator[str], hashes: dict[str, str], path: 
     """
     if isinstance(data, dict):
         out: Any = {}
-        for key in _js_keys(data):
-            if "." in key:
+        prefix = path + "." if path else ""
+        order = _DOTLESS_KEY_ORDERS.get(tuple(data)) or _dotless_key_order(data)
+        dotless = order is not None
+        for key in order if dotless else _js_keys(data):
+            if not dotless and "." in key:
                 raise InvalidKeyError(f"Key names must not have . in them: {key!r}")
             value = data[key]
-            sub = path + "." + key if path else key
-            if type(value) is str:  # the common leaf, inlined
+            kind = type(value)
+            # the common leaves, inlined: exactly what _typed and _leaf_digest make of them
+            if kind is str:
                 salted = next(salts) + ":string:" + value
-                out[key] = salted
-                try:
-                    hashes[sub] = keccak256_hex(("{" + _encode_str(sub) + ":" + _encode_str(salted) + "}").encode())
-                except UnicodeEncodeError:  # surrogates: _leaf_hash pairs or escapes them as JS does
-                    hashes[sub] = _leaf_hash(sub, salted)
+            elif kind is int and -_MAX_SAFE <= value <= _MAX_SAFE:
+                salted = next(salts) + ":number:" + str(value)
+            elif kind is bool:
+                salted = next(salts) + (":boolean:true" if value else ":boolean:false")
             else:
-                out[key] = _salt_hashed(value, salts, hashes, sub, False)
+                out[key] = _salt_hashed(value, salts, hashes, prefix + key, False)
+                continue
+            out[key] = salted
+            sub = prefix + key
+            leaf_prefix = _LEAF_PREFIXES.get(sub) or _leaf_prefix(sub)
+            try:
+                hashes[sub] = _keccak_256((leaf_prefix + _encode_str(salted) + "}").encode()).digest()
+            except UnicodeEncodeError:  # surrogates: _leaf_digest pairs or escapes them as JS does
+                hashes[sub] = _leaf_digest(sub, salted)
     elif isinstance(data, (list, tuple)):
         out = [_salt_hashed(v, salts, hashes, f"{path}.{i}" if path else str(i), False) for i, v in enumerate(data)]
     else:
         out = next(salts) + (":string:" + data if type(data) is str else ":" + _typed(data))
-        hashes[path] = _leaf_hash(path, out)
+        hashes[path] = _leaf_digest(path, out)
         return out
     if not out and not root:
-        hashes[path] = _leaf_hash(path, out)  # an empty object/array is a leaf value
+        hashes[path] = _leaf_digest(path, out)  # an empty object/array is a leaf value
     return out
 
 
@@ -378,14 +448,19 @@ def _flatten(data: Any) -> dict[str, Any]:
     return out
 
 
-def _leaf_hash(key: str, value: Any) -> str:
-    """``keccak256(JSON.stringify({[key]: value}))`` as hex."""
+def _leaf_digest(key: str, value: Any) -> bytes:
+    """``keccak256(JSON.stringify({[key]: value}))``."""
     text = "{" + _encode_str(key) + ":" + (_encode_str(value) if type(value) is str else js_json_stringify(value)) + "}"
     try:
         raw = text.encode()
     except UnicodeEncodeError:  # surrogates: let _quote pair or escape them as a JS string would
         raw = ("{" + _quote(key) + ":" + js_json_stringify(value) + "}").encode()
-    return keccak256_hex(raw)
+    return _keccak_256(raw).digest()
+
+
+def _leaf_hash(key: str, value: Any) -> str:
+    """``keccak256(JSON.stringify({[key]: value}))`` as hex."""
+    return _leaf_digest(key, value).hex()
 
 
 def _leaf_hashes(flat: dict[str, Any]) -> list[str]:
@@ -443,9 +518,13 @@ _IDENTITY_REQUIRED = {"DNS-TXT": ("type", "location"), "DNS-DID": ("type", "key"
 
 
 def _issuer_errors(issuer: dict[str, Any]) -> list[str]:
-    errors = [f"'{k}' must be a string" for k in ("id", "name") if k in issuer and not isinstance(issuer[k], str)]
+    errors: list[str] = []
+    if "id" in issuer and not isinstance(issuer["id"], str):
+        errors.append("'id' must be a string")
     if "name" not in issuer:
         errors.append("must have 'name'")
+    elif not isinstance(issuer["name"], str):
+        errors.append("'name' must be a string")
     proof = issuer.get("identityProof")
     if proof is None:
         errors.append("must have 'identityProof'")
@@ -480,7 +559,7 @@ def _issuer_kind_errors(issuer: dict[str, Any]) -> list[str]:
         not base and _address_ok(issuer, "tokenRegistry"),
         not base and _address_ok(issuer, "documentStore"),
         isinstance(issuer.get("name"), str) and _address_ok(issuer, "certificateStore"),
-        not base and not any(k in issuer for k in stores),
+        not base and issuer.keys().isdisjoint(stores),
     ]
     if matches.count(True) == 1:
         return []
@@ -520,7 +599,7 @@ def validate_raw_document(data: Any) -> list[str]:
                                   and isinstance(data["network"].get("chainId", ""), str)):
         errors.append("'network' must be an object with a string 'chain' (and optional string 'chainId')")
     attachments = data.get("attachments", [])
-    if not (isinstance(attachments, list) and all(
+    if "attachments" in data and not (isinstance(attachments, list) and all(
             isinstance(a, dict) and set(a) == {"filename", "type", "data"}
             and all(isinstance(v, str) for v in a.values()) for a in attachments)):
         errors.append("'attachments' must be an array of {filename, type, data} strings")
@@ -541,14 +620,23 @@ PARALLEL_MIN_PER_PROCESS = 2000
 _FORKED_INPUT: Sequence[Any] | None = None  # the documents, inherited by forked workers
 
 
+def _target_digest(leaves: list[bytes]) -> bytes:
+    """``keccak256(JSON.stringify(sorted hex leaf hashes))``: the bytes sort as their lowercase hex
+    does, and the hex needs no JSON escaping (``["<hex>","<hex>",...]``)."""
+    if not leaves:
+        return _keccak_256(b"[]").digest()
+    leaves.sort()
+    return _keccak_256(('["' + '","'.join(map(bytes.hex, leaves)) + '"]').encode()).digest()
+
+
 def _wrap_slice(
     documents: Sequence[Any], offset: int, external_schema_id: str | None, validate: bool
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[dict[str, Any]], list[bytes]]:
     """Salt and digest ``documents`` (numbered from ``offset`` in error messages): the wrapped
-    documents without their signature, and their target hashes."""
+    documents without their signature, and their target hashes (32 bytes each)."""
     salts = _salt_stream()
     docs: list[dict[str, Any]] = []
-    targets: list[str] = []
+    targets: list[bytes] = []
     for i, raw in enumerate(documents, offset):
         if validate:
             errors = validate_raw_document(raw)
@@ -556,13 +644,12 @@ def _wrap_slice(
                 raise SchemaValidationError([f"document {i}: {e}" for e in errors])
         elif not isinstance(raw, dict):
             raise SchemaValidationError([f"document {i}: must be an object"])
-        hashes: dict[str, str] = {}
+        hashes: dict[str, bytes] = {}
         doc: dict[str, Any] = {"version": SCHEMA_V2, "data": _salt_hashed(raw, salts, hashes, "", True)}
         if external_schema_id:
             doc["schema"] = external_schema_id
         docs.append(doc)
-        leaves = sorted(hashes.values())  # our own lowercase hex: JSON.stringify needs no escaping
-        targets.append(keccak256_hex(('["' + '","'.join(leaves) + '"]' if leaves else "[]").encode()))
+        targets.append(_target_digest(list(hashes.values())))
     return docs, targets
 
 
@@ -576,7 +663,7 @@ def _wrap_slice_worker(job: tuple[int, int, Sequence[Any] | None, str | None, bo
 
 def _wrap_parallel(
     documents: Sequence[Any], processes: int, external_schema_id: str | None, validate: bool
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[dict[str, Any]], list[bytes]]:
     """:func:`_wrap_slice` over ``processes`` slices: this process takes the first, worker processes
     the others (forked when this process runs no other thread, else started by a fork server)."""
     import multiprocessing
@@ -625,10 +712,11 @@ def wrap_documents(
             docs, targets = _wrap_parallel(documents, processes, external_schema_id, validate)
         else:
             docs, targets = _wrap_slice(documents, 0, external_schema_id, validate)
-        tree = MerkleTree([bytes.fromhex(target) for target in targets])
+        tree = MerkleTree(targets)
         root = tree.root.hex()
         for doc, target, proof in zip(docs, targets, tree.proofs_hex()):
-            doc["signature"] = {"type": "SHA3MerkleProof", "targetHash": target, "proof": proof, "merkleRoot": root}
+            doc["signature"] = {"type": "SHA3MerkleProof", "targetHash": target.hex(), "proof": proof,
+                                "merkleRoot": root}
     return docs
 
 
