@@ -7,7 +7,9 @@ ascending) this script then
 
 1. **setup** (timed, reported on stderr, not part of the figures): issues licences through the
    product's issuing service (``gateway.services.licences.issue``: OpenAttestation documents, one
-   ``issueBatch`` transaction per 50) until N are on chain, and waits for the gateway's event
+   ``issueBatch`` transaction per 50, every check) until N are on chain, ``--issue-threads``
+   requests of 1,000 at a time with their transactions mined together and the node's state dumped
+   every ``SETUP_STATE_INTERVAL`` s (see :func:`issue_licences`), and waits for the gateway's event
    indexer to catch up so that it does not compete with the measurement;
 2. **in-library**: ``verify_licences`` of the N wrapped licence documents against the node — every
    check: integrity (fields → targetHash → Merkle proof), the on-chain record, issuance of the
@@ -60,6 +62,8 @@ from bench_common import (  # noqa: E402
 )
 
 ISSUE_PER_CALL = 1000  # the issuing service's limit per request (MAX_BULK)
+MINE_WINDOW = 2.0  # setup, several requests at a time: the longest a sent transaction waits for its block
+RECEIPT_POLL = 0.5  # setup, several requests at a time: the longest pause between receipt polls
 
 
 # ---------------------------------------------------------------------------- the product
@@ -175,58 +179,238 @@ def wait_for_warm(data_dir: Path, timeout: float = 900) -> str:
     return f"chain facts not read ahead after {timeout:.0f}s; measuring anyway"
 
 
+SETUP_STATE_INTERVAL = 60  # seconds between the node's state dumps while the setup issues licences
+
+
+def _setup_settings(settings):
+    """The settings the setup's runtime starts the embedded node with: state dumps at most every
+    ``SETUP_STATE_INTERVAL`` seconds (the configuration file is not changed)."""
+    from dataclasses import replace
+
+    if settings.node.state_interval >= SETUP_STATE_INTERVAL:
+        return settings
+    return replace(settings, node=replace(settings.node, state_interval=SETUP_STATE_INTERVAL))
+
+
+def issue_licences(ctx, issuer, chain, start: int, stop: int, ids: list[str], threads: int) -> int:
+    """Setup: issue licences ``start`` .. ``stop`` - 1 through the product's bulk-issue service
+    (``gateway.services.licences.issue``: every check, the dry run of each chunk, the journal, one
+    ``issueBatch`` transaction per 50 awaited to its receipt), ``threads`` requests of up to 1,000 at a
+    time, as that many clients of the gateway would. Appends their ids to ``ids`` in draft order.
+    Returns the number of blocks mined meanwhile.
+
+    With ``threads`` > 1 the node packs the transactions sent meanwhile into one block (automine
+    off, a block mined as soon as every request has its transaction in the pool, or ``MINE_WINDOW``
+    after the first one arrived; a block gas limit that holds them all), and is put back as it was
+    afterwards. The embedded anvil's cost per block grows with its state (an empty block: ~0.27
+    CPU-s at 24,000 licences, ~0.9 at 70,000), so with one block per transaction of 50 issuing
+    slowed to 38-85 licences/s past 30,000. Nothing the verification reads depends on how the
+    transactions were packed into blocks."""
+    import threading
+
+    import requests
+
+    from gateway.services import licences as svc
+
+    ranges = [(i, min(stop, i + ISSUE_PER_CALL)) for i in range(start, stop, ISSUE_PER_CALL)]
+    done: dict[int, list[str]] = {}
+    failed: list[BaseException] = []
+    lock = threading.Lock()
+    active = [0]  # requests under way
+    head = int(chain.rpc("eth_blockNumber", []), 16)
+
+    def worker() -> None:
+        while not failed:
+            with lock:
+                if not ranges:
+                    return
+                a, b = ranges.pop(0)
+                active[0] += 1
+            try:
+                rows = svc.issue(ctx, issuer, "MARKET", [draft(i) for i in range(a, b)])
+            except BaseException as exc:  # noqa: BLE001 - reported by the caller
+                failed.append(exc)
+                return
+            finally:
+                with lock:
+                    active[0] -= 1
+            with lock:
+                done[a] = [r.id for r in rows]
+
+    if threads <= 1:
+        worker()
+    else:
+        url = chain.url
+        session = requests.Session()
+
+        def rpc(method: str, params: list) -> object:
+            reply = session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+                                 timeout=600).json()
+            if "error" in reply:
+                raise RuntimeError(f"{method}: {reply['error']}")
+            return reply["result"]
+
+        gas_limit = rpc("eth_getBlockByNumber", ["latest", False])["gasLimit"]
+        rpc("evm_setBlockGasLimit", [hex(max(int(gas_limit, 16), 30_000_000 * threads))])
+        rpc("evm_setAutomine", [False])
+        stopping = threading.Event()
+
+        def miner() -> None:
+            first = None
+            try:
+                while not stopping.is_set():
+                    pending = int(rpc("txpool_status", [])["pending"], 16)
+                    if pending and first is None:
+                        first = time.monotonic()
+                    if pending and (pending >= active[0] or time.monotonic() - first >= MINE_WINDOW):
+                        rpc("evm_mine", [])
+                        first = None
+                    else:
+                        time.sleep(0.005)
+            except BaseException as exc:  # noqa: BLE001 - the node mines on arrival again; reported
+                failed.append(exc)
+                rpc("evm_setAutomine", [True])
+
+        mining = threading.Thread(target=miner, name="bench-miner", daemon=True)
+        workers = [threading.Thread(target=worker, name=f"bench-issue-{k}", daemon=True) for k in range(threads)]
+        # the requests wait for blocks that take up to a second or so to mine: the transaction manager's
+        # receipt polls (every 20 ms at most) would cost this process more CPU than the issuing itself
+        import chain.transactions as txm
+
+        poll_max = getattr(txm, "RECEIPT_POLL_MAX", None)
+        if poll_max is not None:
+            txm.RECEIPT_POLL_MAX = max(poll_max, RECEIPT_POLL)
+        try:
+            mining.start()
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+        finally:
+            stopping.set()
+            mining.join()
+            while int(rpc("txpool_status", [])["pending"], 16):  # nothing is left unmined
+                rpc("evm_mine", [])
+            rpc("evm_setAutomine", [True])
+            rpc("evm_setBlockGasLimit", [gas_limit])
+            if poll_max is not None:
+                txm.RECEIPT_POLL_MAX = poll_max
+    if failed:
+        raise failed[0]
+    for a in sorted(done):
+        ids += done[a]
+    return int(chain.rpc("eth_blockNumber", []), 16) - head
+
+
 # ---------------------------------------------------------------------------- the HTTP client
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection of the load generator: sends a request, reads its whole answer
+    (status line, headers, ``Content-Length`` bytes of body), then sends the next one. A protocol
+    rather than streams: the client does a few microseconds of work per answer, not a few dozen,
+    so it takes less of the CPU the gateway needs on a small machine."""
+
+    def __init__(self, run: "_Run") -> None:
+        self.run = run
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+        self.k = -1
+        self.t0 = 0.0
+        self.finished = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.send_next()
+
+    def send_next(self) -> None:
+        k = self.run.next_index()
+        if k is None:
+            self.transport.close()
+            return
+        self.k = k
+        self.t0 = time.perf_counter()
+        self.transport.write(self.run.requests[k % len(self.run.requests)])
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = self.buffer[:end]
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        if len(self.buffer) < end + 4 + length:
+            return
+        body = self.buffer[end + 4:end + 4 + length]
+        self.buffer = self.buffer[end + 4 + length:]
+        self.run.answered(self.k, time.perf_counter() - self.t0, int(head.split(b" ", 2)[1]), body)
+        self.send_next()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.finished.done():
+            if exc is None and self.run.done():
+                self.finished.set_result(None)
+            else:
+                self.finished.set_exception(exc or ConnectionError("the gateway closed the connection"))
+
+
+class _Run:
+    """The shared state of the client's connections: what to send next, what came back."""
+
+    def __init__(self, requests: list[bytes], total: int, seconds: float, warmup: int) -> None:
+        self.requests, self.total, self.seconds, self.warmup = requests, total, seconds, warmup
+        self.sent = 0
+        self.counted_from = 0.0
+        self.deadline = 0.0
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.not_valid = 0
+
+    def done(self) -> bool:
+        return self.sent >= self.total + self.warmup or bool(self.deadline and time.perf_counter() >= self.deadline)
+
+    def next_index(self) -> int | None:
+        if self.done():
+            return None
+        k = self.sent
+        self.sent += 1
+        if k == self.warmup:
+            self.counted_from = time.perf_counter()
+            self.deadline = self.counted_from + self.seconds
+        return k
+
+    def answered(self, k: int, latency: float, status: int, body: bytes) -> None:
+        if k >= self.warmup:
+            self.latencies.append(latency)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if status != 200 or b'"valid":true' not in body:
+                self.not_valid += 1
+
 
 async def _client(host: str, port: int, paths: list[str], concurrency: int, total: int, seconds: float,
                   warmup: int) -> dict:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    not_valid = 0
-    sent = 0
-    counted_from = 0.0
-    deadline = 0.0
-
-    async def worker() -> None:
-        nonlocal sent, not_valid, counted_from, deadline
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            while True:
-                if sent >= total + warmup or (deadline and time.perf_counter() >= deadline):
-                    return
-                k = sent
-                sent += 1
-                if k == warmup:
-                    counted_from = time.perf_counter()
-                    deadline = counted_from + seconds
-                path = paths[k % len(paths)]
-                t0 = time.perf_counter()
-                writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
-                head = await reader.readuntil(b"\r\n\r\n")
-                status = int(head.split(b" ", 2)[1])
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                body = await reader.readexactly(length)
-                t1 = time.perf_counter()
-                if k >= warmup:
-                    latencies.append(t1 - t0)
-                    statuses[status] = statuses.get(status, 0) + 1
-                    if status != 200 or b'"valid":true' not in body:
-                        not_valid += 1
-        finally:
-            writer.close()
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - counted_from
-    latencies.sort()
+    loop = asyncio.get_running_loop()
+    run = _Run([f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode() for path in paths], total,
+               seconds, warmup)
+    cpu = time.process_time()
+    connections = []
+    for _ in range(concurrency):
+        _, protocol = await loop.create_connection(lambda: _Connection(run), host, port)
+        connections.append(protocol)
+    await asyncio.gather(*(c.finished for c in connections))
+    elapsed = time.perf_counter() - run.counted_from
+    cpu = time.process_time() - cpu
+    latencies = sorted(run.latencies)
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
 
     return {"requests": len(latencies), "seconds": elapsed, "req_per_s": len(latencies) / elapsed if elapsed else 0,
             "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": pct(1.0),
-            "statuses": statuses, "not_valid": not_valid, "concurrency": concurrency, "warmup": warmup}
+            "statuses": run.statuses, "not_valid": run.not_valid, "concurrency": concurrency, "warmup": warmup,
+            "client_cpu_s": cpu}
 
 
 def client_main(args: argparse.Namespace) -> int:
@@ -308,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the stderr figure with the other process count")
     parser.add_argument("--state-interval", type=int, default=0,
                         help="set [node] state_interval in the product's config (default: the product's own)")
+    parser.add_argument("--issue-threads", type=int, default=16,
+                        help="setup: bulk-issue requests at a time, their transactions mined together (default 16; "
+                             "1 = one after the other, one block per transaction)")
     parser.add_argument("--keep", action="store_true", help="keep the temp data directory")
     parser.add_argument("--http-client", help=argparse.SUPPRESS)
     parser.add_argument("--ids-file", help=argparse.SUPPRESS)
@@ -345,23 +532,30 @@ def main(argv: list[str] | None = None) -> int:
         issued = 0
         ids: list[str] = []
         for n in sizes:
-            # setup and in-library: this process runs the product's runtime (it starts the embedded node);
-            # the gateway is not running, so nothing else competes with the measurement
+            if issued < n:
+                # setup: this process runs the product's runtime (it starts the embedded node). The node
+                # dumps its whole state every [node] state_interval seconds (default 1), a pause of its
+                # own that grows with the chain (~270 MB of JSON at 79,000 licences): while issuing, every
+                # SETUP_STATE_INTERVAL seconds instead (and on stop); measured with the product's own
+                with open_runtime(_setup_settings(settings), BENCH_PASSPHRASE) as rt:
+                    if rt.ledger.ensure_deployed():
+                        rt.ledger.bootstrap()
+                        log(f"setup: alliance init, embedded node, contracts deployed, alliance bootstrapped in "
+                            f"{time.perf_counter() - t:.1f}s")
+                    ctx = rt.context(BENCH_PASSPHRASE)
+                    issuer = department_signer(rt.ledger, "MARKET")
+                    t = time.perf_counter()
+                    blocks = issue_licences(ctx, issuer, rt.ledger.chain, issued, n, ids, args.issue_threads)
+                    log(f"N={n}: setup: {n} licences on chain ({time.perf_counter() - t:.1f}s to issue the "
+                        f"{n - issued} new ones: {(n - issued) / (time.perf_counter() - t):.0f}/s, one issueBatch "
+                        f"transaction per {svc.ITEMS_PER_TRANSACTION}, {args.issue_threads} requests at a time, "
+                        f"{blocks} blocks; load {machine()['loadavg_1m']})")
+                    issued = n
+            # in-library: the product's runtime again, as configured; the gateway is not running, so
+            # nothing else competes with the measurement
             with open_runtime(settings, BENCH_PASSPHRASE) as rt:
-                if rt.ledger.ensure_deployed():
-                    rt.ledger.bootstrap()
-                    log(f"setup: alliance init, embedded node, contracts deployed, alliance bootstrapped in "
-                        f"{time.perf_counter() - t:.1f}s")
                 ctx = rt.context(BENCH_PASSPHRASE)
-                issuer = department_signer(rt.ledger, "MARKET")
                 contracts = svc.contracts(ctx)
-                t = time.perf_counter()
-                while issued < n:
-                    rows = svc.issue(ctx, issuer, "MARKET", [draft(i) for i in range(issued, min(n, issued + ISSUE_PER_CALL))])
-                    ids += [r.id for r in rows]
-                    issued += len(rows)
-                log(f"N={n}: setup: {n} licences on chain ({time.perf_counter() - t:.1f}s to issue the new ones, "
-                    f"one issueBatch transaction per {svc.ITEMS_PER_TRANSACTION})")
                 docs = [svc.document(svc.get(ctx, lid)) for lid in ids[:n]]
                 node_cpu = cpu_seconds(rt.node.pid) if rt.node else None
                 t = time.perf_counter()
@@ -397,7 +591,8 @@ def main(argv: list[str] | None = None) -> int:
                 gateway_cpu, node_cpu = cpu_seconds(up.pid) - before[0], cpu_seconds(node_pid) - before[1]
                 counted = http["requests"] + http["warmup"]
                 log(f"N={n}: during the HTTP run the gateway process used {gateway_cpu:.1f} CPU-s, the node "
-                    f"{node_cpu:.1f} CPU-s: {counted / gateway_cpu if gateway_cpu else float('nan'):.0f} verdicts "
+                    f"{node_cpu:.1f} CPU-s, the client {http['client_cpu_s']:.1f} CPU-s: "
+                    f"{counted / gateway_cpu if gateway_cpu else float('nan'):.0f} verdicts "
                     f"per gateway CPU-second (what one free core would serve)")
             finally:
                 stop_product(up, data_dir)

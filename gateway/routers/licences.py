@@ -244,7 +244,7 @@ async def verify_by_id(licence_id: str, ctx: GatewayContext = Depends(_context))
     lid = _lid(licence_id)
     await svc.chain_facts(ctx).await_fresh()  # shared head check, started after this request arrived
     try:
-        row = svc.record(ctx, lid)
+        row = svc.verification_record(ctx, lid)
     except svc.LicenceError as exc:
         raise _error(exc) from None
     return _verdict_response(svc.verify_document(ctx, svc.document(row), fresh=True, row=row))

@@ -30,6 +30,7 @@ class VerifyFastPath:
         self.app = app
         self.context = context
         self.metrics = metrics
+        self._series: tuple[Any, Any] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "")
@@ -41,7 +42,7 @@ class VerifyFastPath:
         ctx = self.context
         try:
             await svc.chain_facts(ctx).await_fresh()  # shared head check, started after this request arrived
-            row = svc.record(ctx, path[len(PREFIX):].lower())
+            row = svc.verification_record(ctx, path[len(PREFIX):])
             body = verdict_json(svc.verify_document(ctx, svc.document(row), fresh=True, row=row))
         except Exception:  # noqa: BLE001 - not found, a broken row, a node error: the full app answers
             await self.app(scope, receive, send)
@@ -51,8 +52,11 @@ class VerifyFastPath:
         await send({"type": "http.response.body", "body": body})
         if self.metrics is not None:
             try:
-                self.metrics.requests.labels("GET", ROUTE, "200").inc()
-                self.metrics.latency.labels("GET", ROUTE).observe(time.perf_counter() - start)
+                if self._series is None:  # the same labelled children as labels(...) each time
+                    self._series = (self.metrics.requests.labels("GET", ROUTE, "200"),
+                                    self.metrics.latency.labels("GET", ROUTE))
+                self._series[0].inc()
+                self._series[1].observe(time.perf_counter() - start)
             except Exception:  # noqa: BLE001 - metrics never fail a request
                 pass
 

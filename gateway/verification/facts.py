@@ -250,10 +250,12 @@ class ChainFacts:
 
     # ------------------------------------------------------------------ answers
 
-    def contracts_for(self, documents: Sequence[Any], now: int | None = None) -> Contracts:
+    def contracts_for(self, documents: Sequence[Any], now: int | None = None,
+                      data: Sequence[Any] | None = None) -> Contracts:
         """Stand-in contracts answering every read :func:`verify_licence` (and ``record_consistency``)
         makes for ``documents``: kept facts, the rest read in batches now (and kept). Call after a
-        refresh. A read that is neither kept nor answered by the batch is made live by the stand-in."""
+        refresh. A read that is neither kept nor answered by the batch is made live by the stand-in.
+        ``data``: ``oa.unsalt`` of each document where the caller has it (None where it failed)."""
         now = int(time.time()) if now is None else now
         lic, reg = self.licences, self.registry
         lic_at, reg_at = lic.address, reg.address
@@ -261,7 +263,8 @@ class ChainFacts:
         generation = self._generation
         ahead = Prefetch()
         wanted: list[tuple[Any, bytes]] = []
-        for document in documents:
+        for k, document in enumerate(documents):
+            unsalted = data[k] if data is not None and isinstance(data[k], dict) else None
             try:
                 root = _hex32(document["signature"]["merkleRoot"])
                 block = self._issued.get(root)
@@ -274,7 +277,7 @@ class ChainFacts:
             except Exception:  # noqa: BLE001 - the fragment will report it
                 pass
             try:
-                lid = licence_id_of({"id": _unsalted(document, "id")})
+                lid = licence_id_of({"id": unsalted["id"] if unsalted is not None else _unsalted(document, "id")})
             except Exception:  # noqa: BLE001
                 continue
             record = self._records.get(lid)
@@ -282,13 +285,13 @@ class ChainFacts:
                 ahead.want(lic, "getLicence", lid)
             else:
                 answers[(lic_at, "getLicence", (lid,))] = record
-            wanted.append((document, lid))
+            wanted.append((document, lid, unsalted))
         if ahead._queued:
             ahead.fetch()
             answers.update(ahead.answers)
         authority = []
         f = self.fields
-        for document, lid in wanted:
+        for document, lid, unsalted in wanted:
             record = answers.get((lic_at, "getLicence", (lid,)))
             if record is None:
                 continue
@@ -296,7 +299,8 @@ class ChainFacts:
             if record[f["status"]] == 0:
                 continue
             try:
-                licence_type = code_to_bytes32(_unsalted(document, "licenceType"))
+                licence_type = code_to_bytes32(unsalted["licenceType"] if unsalted is not None
+                                               else _unsalted(document, "licenceType"))
             except Exception:  # noqa: BLE001
                 continue
             key = (licence_type, record[f["department"]], record[f["issuedAt"]])
