@@ -193,6 +193,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         context.batcher.start()
         _warm_verification(context)
         app = create_app(context)
+        import gc
+
+        # what start-up loaded (contracts, caches, the verification read-ahead) lives as long as the process:
+        # moved out of the collector's generations, a full collection walks only what requests allocate
+        # (a pause of ~0.3 s every ~15 s under load otherwise)
+        gc.collect()
+        gc.freeze()
         host = args.host or settings.gateway.host
         port = args.port or settings.gateway.port
         print(f"gateway listening on http://{host}:{port} (API docs at /docs); node {settings.effective_rpc_url}",

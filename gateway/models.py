@@ -91,7 +91,7 @@ class Licence(Base):
     merkle_root: Mapped[str] = mapped_column(String(66), nullable=False, index=True)
     valid_from: Mapped[int] = mapped_column(BigInteger, nullable=False)
     valid_until: Mapped[int] = mapped_column(BigInteger, nullable=False)  # 0 = no expiry
-    status: Mapped[str] = mapped_column(String(16), nullable=False)  # valid | suspended | revoked | superseded
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)  # valid | suspended | revoked | superseded
     reason_code: Mapped[int | None] = mapped_column(Integer)
     supersedes: Mapped[str | None] = mapped_column(String(66))
     superseded_by: Mapped[str | None] = mapped_column(String(66))
