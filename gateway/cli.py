@@ -146,6 +146,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     from gateway.app import create_app
 
     settings = _settings(args)
+    if args.demo:
+        settings = _demo_district(settings)
     passphrase = read_passphrase()
     with open_runtime(settings, passphrase) as rt:
         ledger = rt.ledger
@@ -234,8 +236,24 @@ def _load_demo(args: argparse.Namespace, settings: Settings, passphrase: str, co
     return report
 
 
+def _demo_district(settings: Settings) -> Settings:
+    """The demo's firms are the oracle sample's, registered in its district: with ``[audit] district`` unset,
+    the audit could not tell a firm registered elsewhere (PAY4's "moved out"); set it in config.toml."""
+    from dataclasses import replace
+
+    from oracle.sample import DEFAULT_DISTRICT
+
+    if settings.audit.district:
+        return settings
+    settings = replace(settings, audit=replace(settings.audit, district=DEFAULT_DISTRICT[0]))
+    settings.config_file.write_text(render_config(settings), encoding="utf-8")
+    log.info("demo: [audit] district set to %s (%s), the demo district's, in %s", DEFAULT_DISTRICT[0],
+             DEFAULT_DISTRICT[1], settings.config_file)
+    return settings
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = _demo_district(_settings(args))
     passphrase = read_passphrase()
     with open_runtime(settings, passphrase) as rt:
         ledger = rt.ledger
