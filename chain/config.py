@@ -113,6 +113,11 @@ class SubsidySettings:
     # "never" leaves it requested until the next block (POST /subsidies/draws/{id}/execute)
     draw_mine_block: str = "auto"
 
+    @property
+    def review_workdays(self) -> tuple[int, int, int]:
+        """The deadlines of review levels 1, 2 and 3 (first review, re-review, sign-off)."""
+        return self.first_review_workdays, self.re_review_workdays, self.signoff_workdays
+
 
 @dataclass(frozen=True)
 class PayoutSettings:
@@ -283,7 +288,7 @@ def load_settings(data_dir: Path | str | None = None) -> Settings:
     sub = settings.subsidies
     if sub.draw_mine_block not in ("auto", "never"):
         raise ConfigError(f"{path} [subsidies] draw_mine_block must be \"auto\" or \"never\"")
-    if min(sub.first_review_workdays, sub.re_review_workdays, sub.signoff_workdays) < 1:
+    if min(sub.review_workdays) < 1:
         raise ConfigError(f"{path} [subsidies] review deadlines must be at least 1 working day")
     url = settings.chain.rpc_url
     if not (url == EMBEDDED or url.startswith(("memory://", "http://", "https://"))):

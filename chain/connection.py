@@ -39,6 +39,11 @@ class Chain:
     def head(self) -> int:
         return self.w3.eth.block_number
 
+    def now(self) -> int:
+        """The chain's time: the latest block's timestamp (what a contract's ``block.timestamp`` would be
+        read against; the demo and tests move it ahead of the wall clock)."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
     def fee_fields(self) -> dict[str, int]:
         """Fee fields for a new transaction: zero on a zero-fee chain, EIP-1559 otherwise."""
         block = self.w3.eth.get_block("latest")

@@ -39,6 +39,7 @@ from gateway.subsidies import applications, draws, materials, notices, payouts, 
 from gateway.subsidies import audit_data, bankfiles
 from gateway.subsidies.models import SubsidyApplication, SubsidyPolicy
 from oracle import service as oracle_service
+from oracle.adapters import bank_flow
 from oracle.facts import CST
 from oracle.sample import files as sample_files
 from oracle.uscc import complete
@@ -47,8 +48,6 @@ log = logging.getLogger("alliance.demo")
 DAY = 86400
 INGEST_LINES = 40
 BATCH_LINES = 150
-BANK_FLOW_HEADER = ["uscc", "reference", "account_no", "value_date", "amount_yuan", "kind", "counterparty_account",
-                    "counterparty_id"]
 
 
 class DemoError(RuntimeError):
@@ -67,7 +66,7 @@ class ChainClock:
                             f"node or eth-tester (memory://), not a {self.chain.kind} node")
 
     def now(self) -> int:
-        return int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        return self.chain.now()
 
     def advance_to(self, t: int) -> None:
         if t <= self.now():
@@ -692,7 +691,8 @@ class Loader:
                 rows.append([a.uscc, f"FLOW{a.key}", self.plan.payees[a.uscc][-1]["account_no"], today.isoformat(),
                              f"{paid // 2 / 100:.2f}", "transfer", self.plan.payees[b.uscc][-1]["account_no"], ""])
         if rows:
-            self._ingest("bank-flow.csv", BANK_FLOW_HEADER, rows, "BANK_FLOW", self.clock.now())
+            header = [c.name for c in bank_flow.COLUMNS]  # the adapter's canonical columns, in its order
+            self._ingest("bank-flow.csv", header, rows, "BANK_FLOW", self.clock.now())
         for a in self.plan.applications:
             if a.performance is None or a.key not in self.ids:
                 continue

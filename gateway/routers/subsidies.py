@@ -175,7 +175,7 @@ def publish(body: PolicyIn, caller: Caller = Depends(require_member("policy")),
 @router.get("/subsidies/policies", summary="Policies, by department and status")
 def list_policies(department: str | None = Query(None), status: str | None = Query(None, pattern="^(open|closed)$"),
                   _: Caller = Depends(current_caller), ctx: GatewayContext = Depends(get_context)) -> list[dict]:
-    now = policies.chain_time(ctx)
+    now = ctx.ledger.chain.now()
     return [policies.summary(ctx, r, now=now) for r in policies.list_policies(ctx, department, status)]
 
 

@@ -33,10 +33,6 @@ DAY = 86400
 PAID = ("partially_paid", "paid", "clawed_back")  # what a claw-back may be ordered on (or was)
 
 
-def _chain_now(ctx: GatewayContext) -> int:
-    return int(ctx.ledger.chain.w3.eth.get_block("latest")["timestamp"])
-
-
 def _day(ts: int) -> str:
     return datetime.fromtimestamp(int(ts), CST).date().isoformat()
 
@@ -99,7 +95,7 @@ def _policies_page(request: Request, ctx: GatewayContext, caller: Caller, *, err
                    form: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     mine = read(caller, subsidies_api.list_policies, department=caller.department, status=None, _=caller, ctx=ctx)
     agencies = read(caller, subsidies_api.list_agencies, department=caller.department, _=caller, ctx=ctx)
-    now = _chain_now(ctx)
+    now = ctx.ledger.chain.now()
     defaults = {"title": "", "budget_yuan": "", "cap_yuan": "", "opens": "", "closes": _day(now + 365 * DAY),
                 "notice_workdays": "5", "payout_deadline_workdays": "15",
                 "criteria": '{"all": [{"fact": "status", "op": "==", "value": "active"}]}',
@@ -126,7 +122,7 @@ def _draft(form, ctx: GatewayContext) -> dict[str, Any]:
     return {
         "title": str(form.get("title") or "").strip(),
         "budget_fen": fen(form.get("budget_yuan")), "cap_fen": fen(form.get("cap_yuan")),
-        "opens_at": _day_start(opens) if opens else _chain_now(ctx) - 60,
+        "opens_at": _day_start(opens) if opens else ctx.ledger.chain.now() - 60,
         "closes_at": _day_start(str(form.get("closes") or "")) + DAY,
         "notice_workdays": _int(form, "notice_workdays"),
         "payout_deadline_workdays": _int(form, "payout_deadline_workdays"),
@@ -346,7 +342,7 @@ async def draw_execute(draw_id: str, request: Request, caller: Caller = Depends(
 def notices_list(request: Request, caller: Caller = Depends(logged_in),
                  ctx: GatewayContext = Depends(get_context)) -> HTMLResponse:
     notices = read(caller, funds_api.list_notices, policy_id=None, _=caller, ctx=ctx)
-    return render(request, "notices.html", {"notices": notices, "now": _chain_now(ctx)}, caller=caller)
+    return render(request, "notices.html", {"notices": notices, "now": ctx.ledger.chain.now()}, caller=caller)
 
 
 def _notice_page(request: Request, ctx: GatewayContext, caller: Caller, notice_id: str, *, error: str | None = None,

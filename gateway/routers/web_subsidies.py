@@ -30,10 +30,6 @@ reviewer_page = member_page("reviewer")
 DUE_SOON_SECONDS = 2 * 86400  # yellow: the deadline is less than two days away
 
 
-def _chain_now(ctx: GatewayContext) -> int:
-    return int(ctx.ledger.chain.w3.eth.get_block("latest")["timestamp"])
-
-
 def _upload(request_file, caller: Caller, ctx: GatewayContext):
     """Store an uploaded file through the documents API; its SHA-256."""
     async def run() -> str:
@@ -211,7 +207,7 @@ def prompts(item: dict[str, Any], colour: str) -> list[str]:
 def work_list(request: Request, caller: Caller = Depends(reviewer_page),
               ctx: GatewayContext = Depends(get_context)) -> HTMLResponse:
     queue = read(caller, subsidies_api.review_queue, caller=caller, ctx=ctx)
-    now = _chain_now(ctx)
+    now = ctx.ledger.chain.now()
     for item in queue:
         item["colour"] = deadline_colour(item.get("review_deadline_at"), item.get("overdue", False), now)
         item["prompts"] = prompts(item, item["colour"])
@@ -222,7 +218,7 @@ def work_list(request: Request, caller: Caller = Depends(reviewer_page),
 def _review_page(request: Request, ctx: GatewayContext, caller: Caller, application_id: str, *,
                  error: str | None = None, status_code: int = 200) -> HTMLResponse:
     app = read(caller, subsidies_api.get_application, application_id=application_id, caller=caller, ctx=ctx)
-    now = _chain_now(ctx)
+    now = ctx.ledger.chain.now()
     colour = deadline_colour(app.get("review_deadline_at"), False, now) if app.get("review_due_level") else None
     mine = caller.department == app.get("department")
     return render(request, "review.html", {

@@ -57,8 +57,7 @@ def calendar(ctx: GatewayContext) -> WorkCalendar:
 
 
 def review_workdays(ctx: GatewayContext, level: int) -> int:
-    s = ctx.settings.subsidies
-    return {1: s.first_review_workdays, 2: s.re_review_workdays, 3: s.signoff_workdays}[level]
+    return dict(enumerate(ctx.settings.subsidies.review_workdays, start=1))[level]
 
 
 def operator_key(ctx: GatewayContext) -> LocalAccount:
@@ -73,10 +72,6 @@ def operator_key(ctx: GatewayContext) -> LocalAccount:
 
 def _contract(ctx: GatewayContext):
     return ctx.ledger.contract("SubsidyLedger")
-
-
-def _chain_now(ctx: GatewayContext) -> int:
-    return int(ctx.ledger.chain.w3.eth.get_block("latest")["timestamp"])
 
 
 # ---------------------------------------------------------------------------- pre-fill
@@ -436,7 +431,7 @@ def confirm_payee(ctx: GatewayContext, uscc: str, application_id_hex: str, accou
     with transaction(ctx.sessions) as s:  # this application's own record, whatever the payee store mirrors
         r = s.get(SubsidyApplication, row.id)
         r.payee_account_hash = hex32(account_hash(ctx.hmac_key, account_no))
-        r.payee_name, r.payee_confirmed_at = payee_name[:300], _chain_now(ctx)
+        r.payee_name, r.payee_confirmed_at = payee_name[:300], ctx.ledger.chain.now()
     return get(ctx, row.id)
 
 

@@ -203,8 +203,6 @@ def open_for_review(ctx: GatewayContext, reviewer: str, department: str, roles: 
                     row: SubsidyApplication, how: str, now: int | None = None) -> dict[str, Any] | None:
     """Record the first time ``reviewer`` (a REVIEWER of the policy's department) opened ``row`` while it
     awaits review; later openings keep the first. None when the caller is not such a reviewer."""
-    from gateway.subsidies import applications
-
     if "reviewer" not in roles or department != row.department or row.status not in ("submitted", "under_review"):
         if how == "start":
             raise SubsidyError("not_reviewable", "only a reviewer of the policy's department starts the review of "
@@ -215,7 +213,7 @@ def open_for_review(ctx: GatewayContext, reviewer: str, department: str, roles: 
                                                     ReviewOpening.reviewer == reviewer))
         if have is not None:
             return _opening_view(have)
-    at = now if now is not None else applications._chain_now(ctx)
+    at = now if now is not None else ctx.ledger.chain.now()
     try:
         with transaction(ctx.sessions) as s:
             s.add(ReviewOpening(application_id=row.id, reviewer=reviewer, department=department,

@@ -300,7 +300,7 @@ def chain_today(ctx: GatewayContext) -> date:
     """The district's date at the chain's latest block (the time every step is recorded in)."""
     from gateway.subsidies.calendar import WorkCalendar
 
-    ts = int(ctx.ledger.chain.w3.eth.get_block("latest")["timestamp"])
+    ts = ctx.ledger.chain.now()
     return WorkCalendar.from_settings(ctx.settings.calendar).local_date(ts)
 
 

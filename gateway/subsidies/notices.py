@@ -69,11 +69,6 @@ def ledger_contract(ctx: GatewayContext) -> Any:
     return ctx.ledger.contract("SubsidyLedger")
 
 
-def chain_now(ctx: GatewayContext) -> int:
-    """The latest block's time: the contract's clock."""
-    return int(ctx.ledger.chain.w3.eth.get_block("latest")["timestamp"])
-
-
 def calendar(ctx: GatewayContext) -> WorkCalendar:
     return WorkCalendar.from_settings(ctx.settings.calendar)
 
@@ -170,10 +165,8 @@ def set_front_half_status(ctx: GatewayContext, application_ids: list[str], statu
 def _mirror_decision(ctx: GatewayContext, application_id: str, by: str, at: int, tx_hash: str) -> None:
     """An upheld objection is the application's new decision on chain (decidedBy = the answering member):
     the applications table mirrors it, so that the row stays consistent with the chain (REV6)."""
-    try:
-        from gateway.subsidies.models import SubsidyApplication
-    except ImportError:  # pragma: no cover
-        return
+    from gateway.subsidies.models import SubsidyApplication
+
     with transaction(ctx.sessions) as s:
         row = s.get(SubsidyApplication, application_id)
         if row is not None:
@@ -229,7 +222,7 @@ def open_notice(ctx: GatewayContext, account: LocalAccount, department: str, dra
     pid = b32(draft.policy_id, "policy_id")
     on_chain_policy(ctx, draft.policy_id)  # 404 unknown_policy
     days = notice_period(ctx, draft.policy_id.lower(), draft.working_days)
-    now = chain_now(ctx)
+    now = ctx.ledger.chain.now()
     ends_at = calendar(ctx).deadline_after(now, days)
     entries = []
     for app_id in draft.application_ids:
@@ -273,7 +266,7 @@ def notice_view(ctx: GatewayContext, row: SubsidyNotice) -> dict[str, Any]:
                                  .order_by(SubsidyNoticeEntry.id)))
         objections = list(s.scalars(select(SubsidyObjection).where(SubsidyObjection.notice_id == row.id)
                                     .order_by(SubsidyObjection.number)))
-    now = chain_now(ctx)
+    now = ctx.ledger.chain.now()
     return {"notice_id": row.id, "policy_id": row.policy_id, "department": row.department, "title": row.title,
             "working_days": row.working_days, "opened_at": row.opened_at, "ends_at": row.ends_at,
             "running": now < row.ends_at, "list_sha256": row.list_sha256, "tx_hash": row.tx_hash,

@@ -29,7 +29,7 @@ from chain.db import transaction
 from gateway.context import GatewayContext
 from gateway.subsidies import bankfiles
 from gateway.subsidies.fund_models import PayeeAccount, PayoutBatch, PayoutBatchLine, SubsidyNoticeEntry
-from gateway.subsidies.notices import (FundError, b32, calendar, chain_now, front_half_application, ledger_contract,
+from gateway.subsidies.notices import (FundError, b32, calendar, front_half_application, ledger_contract,
                                        on_chain_application, set_front_half_status, store_file)
 from oracle.keyed import account_hash, normalise_account, subject_hash
 from oracle.uscc import is_valid as uscc_valid
@@ -43,7 +43,7 @@ BLOCKING = ("unknown_line", "missing_line", "payee_not_approved", "account_misma
 
 def _chain_clock(ctx: GatewayContext) -> datetime:
     """The chain's time (the contract's clock, as every other subsidy record uses) as an aware datetime."""
-    return datetime.fromtimestamp(chain_now(ctx), timezone.utc)
+    return datetime.fromtimestamp(ctx.ledger.chain.now(), timezone.utc)
 
 
 def current_payee(ctx: GatewayContext, uscc: str) -> PayeeAccount | None:
@@ -101,7 +101,7 @@ def _mirror_payee(ctx: GatewayContext, uscc: str, hashed: str, payee_name: str) 
         for row in s.scalars(select(SubsidyApplication).where(SubsidyApplication.uscc == uscc,
                                                                SubsidyApplication.status != "paid")):
             row.payee_account_hash, row.payee_name = hashed, payee_name
-            row.payee_confirmed_at = chain_now(ctx)
+            row.payee_confirmed_at = ctx.ledger.chain.now()
 
 
 def payee_view(row: PayeeAccount) -> dict[str, Any]:
@@ -175,7 +175,7 @@ def scan_payable(ctx: GatewayContext, policy_id: str | None = None,
                  application_ids: list[str] | None = None) -> PayableScan:
     """Applications that may be exported now, and for each other noticed one why not."""
     holds = ctx.ledger.contract("AuditHolds").functions
-    now = chain_now(ctx)
+    now = ctx.ledger.chain.now()
     ledger = ledger_contract(ctx).functions
     scan = PayableScan()
     for app_id, notice_id in _noticed(ctx, policy_id, application_ids):
@@ -214,7 +214,7 @@ def batch_chain_id(batch_id: str) -> bytes:
 
 
 def _new_batch_id(ctx: GatewayContext) -> str:
-    day = calendar(ctx).local_date(chain_now(ctx))
+    day = calendar(ctx).local_date(ctx.ledger.chain.now())
     prefix = f"PB{day:%Y%m%d}-"
     with ctx.sessions() as s:
         taken = s.scalar(select(func.count()).select_from(PayoutBatch).where(PayoutBatch.id.like(prefix + "%")))

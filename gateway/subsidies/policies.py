@@ -361,9 +361,9 @@ def check_draft(ctx: GatewayContext, draft: PolicyDraft) -> None:
             issued = date.fromisoformat(str(draft.document_date))
         except ValueError:
             raise SubsidyError("invalid_date", "document_date is the policy document's issue date, YYYY-MM-DD") from None
-        from gateway.subsidies.calendar import WorkCalendar
+        from gateway.subsidies.autoverify import chain_today
 
-        today = WorkCalendar.from_settings(ctx.settings.calendar).local_date(chain_time(ctx))
+        today = chain_today(ctx)
         if issued > today:
             raise SubsidyError("invalid_date", f"document_date {issued} is after today ({today}): a guide follows "
                                "its policy document")
@@ -583,10 +583,6 @@ def chain_view(ctx: GatewayContext, policy_id: str) -> dict[str, Any]:
             "recovered_total_fen": p["recoveredTotal"], "applications": p["applications"], "closed": p["closed"]}
 
 
-def chain_time(ctx: GatewayContext) -> int:
-    return int(ctx.ledger.chain.w3.eth.get_block("latest")["timestamp"])
-
-
 def summary(ctx: GatewayContext, row: SubsidyPolicy, with_chain: bool = False, now: int | None = None
             ) -> dict[str, Any]:
     out = {"id": row.id, "department": row.department, "title": row.title, "version": row.version,
@@ -599,7 +595,7 @@ def summary(ctx: GatewayContext, row: SubsidyPolicy, with_chain: bool = False, n
            "materials": [asdict(m) for m in materials_of(ctx, row.id)],
            "published_by": row.published_by, "published_at": row.published_at, "amended_at": row.amended_at,
            "closed_by": row.closed_by, "closed_at": row.closed_at, "tx_hash": row.tx_hash}
-    now = chain_time(ctx) if now is None else now
+    now = ctx.ledger.chain.now() if now is None else now
     out["open_now"] = row.status == "open" and row.opens_at <= now < row.closes_at
     if with_chain:
         out["chain"] = chain_view(ctx, row.id)

@@ -133,7 +133,7 @@ def queue(ctx: GatewayContext, department: str, reviewer: str | None = None, now
     """Applications of ``department``'s policies awaiting a review level, soonest deadline first, with
     whether the deadline has passed and whether ``reviewer`` may take the level (not recused, no
     earlier level of the same application)."""
-    now = now if now is not None else applications._chain_now(ctx)
+    now = now if now is not None else ctx.ledger.chain.now()
     with ctx.sessions() as s:
         rows = list(s.scalars(select(SubsidyApplication).where(SubsidyApplication.department == department,
                                                                SubsidyApplication.status.in_(REVIEWABLE))
@@ -157,7 +157,7 @@ def queue(ctx: GatewayContext, department: str, reviewer: str | None = None, now
 
 def overdue(ctx: GatewayContext, now: int | None = None) -> list[dict[str, Any]]:
     """Every application whose awaited review level is past its deadline (all departments)."""
-    now = now if now is not None else applications._chain_now(ctx)
+    now = now if now is not None else ctx.ledger.chain.now()
     with ctx.sessions() as s:
         rows = list(s.scalars(select(SubsidyApplication).where(SubsidyApplication.status.in_(REVIEWABLE),
                                                                SubsidyApplication.review_deadline_at < now)

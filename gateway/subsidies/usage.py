@@ -154,7 +154,7 @@ def _due(ctx: GatewayContext, due_date: str | None) -> str:
     from gateway.subsidies.calendar import WorkCalendar
 
     cal = WorkCalendar.from_settings(ctx.settings.calendar)
-    today = cal.local_date(int(ctx.ledger.chain.w3.eth.get_block("latest")["timestamp"]))  # chain time
+    today = cal.local_date(ctx.ledger.chain.now())  # chain time
     if due_date is None:
         return cal.add_workdays(today, ctx.settings.audit.rectification_workdays).isoformat()
     try:
