@@ -294,12 +294,10 @@ class LiveSnapshot:
         full scans that persist REV6 (``audit.service.run_full_scan``) load with the chain themselves."""
         if self._loader is not None:
             return self._loader(session, as_of)
-        from audit.loader import load_snapshot, review_workdays
+        from audit.loader import load_configured
 
-        audit = self.settings.audit
-        return load_snapshot(session, self.calendar, as_of, audit.district,
-                             audit.rectification_workdays, chain_check=self.chain_check if scoped else None,
-                             review_workdays=review_workdays(self.settings))
+        return load_configured(session, self.calendar, self.settings, as_of,
+                               chain_check=self.chain_check if scoped else None)
 
     def _today(self) -> date:
         return self.calendar.local_date(self.clock())

@@ -447,8 +447,17 @@ def _fact_values(facts: dict[str, Any], today: date) -> dict[str, Any]:
 
 def review_workdays(settings: Any) -> int:
     """The whole review's deadline in working days: the three levels' deadlines of ``[subsidies]``."""
-    sub = settings.subsidies
-    return sub.first_review_workdays + sub.re_review_workdays + sub.signoff_workdays
+    return sum(settings.subsidies.review_workdays)
+
+
+def load_configured(session: Session, calendar: WorkCalendar, settings: Any, as_of: date | None = None,
+                    chain_check: Callable[[Any], bool | None] | None = None,
+                    external: list[dict[str, Any]] | None = None) -> Snapshot:
+    """``load_snapshot`` with what the gateway's settings say: ``[audit]`` district and rectification
+    deadline, ``[subsidies]`` review deadlines."""
+    audit = settings.audit
+    return load_snapshot(session, calendar, as_of, audit.district, audit.rectification_workdays, chain_check,
+                         review_workdays(settings), external)
 
 
 def scan_gateway(ctx: Any, as_of: date | None = None, points: list[str] | None = None,
@@ -459,10 +468,8 @@ def scan_gateway(ctx: Any, as_of: date | None = None, points: list[str] | None =
     calendar = WorkCalendar.from_settings(ctx.settings.calendar)
     engine = Engine(calendar, ctx.settings.audit)
     with ctx.sessions() as session:
-        snap = load_snapshot(session, calendar, as_of, ctx.settings.audit.district,
-                             ctx.settings.audit.rectification_workdays,
-                             chain_checker(ctx) if getattr(ctx, "ledger", None) is not None else None,
-                             review_workdays(ctx.settings), external)
+        snap = load_configured(session, calendar, ctx.settings, as_of,
+                               chain_checker(ctx) if getattr(ctx, "ledger", None) is not None else None, external)
     return snap, engine.scan(snap, points)
 
 

@@ -55,16 +55,13 @@ def _engine(env: AuditEnv) -> Any:
     return engine
 
 
-def _gateway_snapshot(env: AuditEnv, ctx: Any = None) -> Any:
-    """The gateway's ledger as the rules see it; with the gateway context, every application row is also
-    compared with the chain's record of it (REV6), as audit.loader.scan_gateway does."""
-    from audit.loader import chain_checker, load_snapshot, review_workdays
+def _gateway_snapshot(env: AuditEnv) -> Any:
+    """The gateway's ledger as the rules see it; where the environment has the chain, every application row
+    is also compared with the chain's record of it (REV6), as audit.loader.scan_gateway does."""
+    from audit.loader import load_configured
 
-    audit = env.settings.audit
-    check = chain_checker(ctx) if ctx is not None and getattr(ctx, "ledger", None) is not None else None
     with env.sessions() as session:
-        return load_snapshot(session, env.calendar, None, audit.district, audit.rectification_workdays,
-                             chain_check=check, review_workdays=review_workdays(env.settings))
+        return load_configured(session, env.calendar, env.settings, chain_check=env.chain_check)
 
 
 def full_scan(env: AuditEnv, snapshot: Any, now: int, points: Iterable[str] | None = None) -> dict[str, Any]:
@@ -85,7 +82,7 @@ def run_full_scan(ctx: Any, snapshot_loader: SnapshotLoader | None = None, now: 
     store. One scan at a time per gateway process (a second caller waits)."""
     env = AuditEnv.from_context(ctx)
     with _SCAN_LOCK:
-        snapshot = snapshot_loader() if snapshot_loader is not None else _gateway_snapshot(env, ctx)
+        snapshot = snapshot_loader() if snapshot_loader is not None else _gateway_snapshot(env)
         return full_scan(env, snapshot, int(now if now is not None else time.time()), points)
 
 
