@@ -81,9 +81,10 @@ class _ErrorDef:
     arg_types: tuple[str, ...]
 
 
-def _type_of(inp: dict[str, Any]) -> str:
+def abi_type(inp: dict[str, Any]) -> str:
+    """The canonical type of an ABI parameter: ``(t1,t2,...)`` for a tuple, with its array suffix."""
     if inp["type"].startswith("tuple"):
-        inner = ",".join(_type_of(c) for c in inp["components"])
+        inner = ",".join(abi_type(c) for c in inp["components"])
         return f"({inner}){inp['type'][5:]}"
     return inp["type"]
 
@@ -100,7 +101,7 @@ class RevertDecoder:
             for item in abi:
                 if item.get("type") != "error":
                     continue
-                types = tuple(_type_of(i) for i in item["inputs"])
+                types = tuple(abi_type(i) for i in item["inputs"])
                 selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
                 names = tuple(i["name"] or f"arg{n}" for n, i in enumerate(item["inputs"]))
                 self._errors[selector] = _ErrorDef(item["name"], names, types)

@@ -129,10 +129,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=0,
                         help="runs per size, best time kept, for both sides (default 3 up to 10,000 documents, else 1)")
     parser.add_argument("--oa-timeout", type=float, default=3600, help="seconds to allow OA's wrapDocuments per size")
-    parser.add_argument("--receipt-commit", choices=("durable", "relaxed"), default="durable",
-                        help="how the transaction manager commits the record of a receipt: durable (the product's "
-                             "default: fsync'ed) or relaxed (TxManager durable_receipts=False: not waited on to reach "
-                             "the disk; the journal row is still fsync'ed before the transaction is sent)")
     parser.add_argument("--keep", action="store_true", help="keep the temp data directory")
     args = parser.parse_args(argv)
     sizes = parse_sizes(args.sizes)
@@ -149,9 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         with bench_ledger(work / "data") as ledger:
             store = ledger.contract("DocumentStore")
             signer = department_signer(ledger, "MARKET")
-            ledger.txm.durable_receipts = args.receipt_commit == "durable"
             log(f"setup: anvil started, contracts deployed, alliance bootstrapped in {time.perf_counter() - t:.1f}s; "
-                f"DocumentStore {store.address}; receipt records committed {args.receipt_commit}")
+                f"DocumentStore {store.address}")
             for n in sizes:
                 raw = [bench_document(i, store.address) for i in range(n)]
                 batch = args.batch or n

@@ -23,6 +23,7 @@ from eth_utils import keccak
 from sqlalchemy import bindparam, select, update
 
 from chain.db import transaction
+from chain.transactions import Calldata
 from chain.journal import utcnow
 from chain.roles import code_to_bytes32
 from chain.errors import TransactionPending
@@ -285,36 +286,6 @@ def _dry_run(ctx: GatewayContext, account: LocalAccount, fn) -> None:
             fn.call({"from": account.address})
     except REVERTS as exc:
         raise ctx.ledger.txm.decoder.decode(revert_data(exc)) from None
-
-
-class Calldata:
-    """A contract function call encoded once, by ``eth_abi``, for :meth:`TxManager.transact` (which
-    needs ``address`` and ``_encode_transaction_data()``) and :func:`_dry_run`. The bytes are those
-    web3's ``contract.functions.<name>(*args)`` encodes (tests compare them); web3's own encoder
-    normalises every value of the argument tree first and takes ~13 ms for one ``issueBatch`` of 50
-    licences, eth_abi ~1 ms, and the same call was encoded twice (dry run, then the transaction).
-    Only for functions whose name is not overloaded; eth_abi checks each value against its type."""
-
-    __slots__ = ("address", "data")
-
-    def __init__(self, contract: Any, name: str, args: tuple) -> None:
-        found = [item for item in contract.abi if item.get("type") == "function" and item.get("name") == name]
-        if len(found) != 1:
-            raise ValueError(f"{name}: not exactly one function of that name in the ABI")
-        types = [_abi_type(i) for i in found[0].get("inputs", [])]
-        self.address = contract.address
-        self.data = "0x" + (keccak(text=f"{name}({','.join(types)})")[:4] + encode(types, list(args))).hex()
-
-    def _encode_transaction_data(self) -> str:
-        return self.data
-
-
-def _abi_type(param: dict[str, Any]) -> str:
-    """The canonical type of an ABI parameter: ``(t1,t2,...)`` for a tuple, with its array suffix."""
-    kind = param["type"]
-    if kind.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in param["components"]) + ")" + kind[len("tuple"):]
-    return kind
 
 
 def get(ctx: GatewayContext, licence_id_hex: str) -> Licence:

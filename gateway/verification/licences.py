@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chain.roles import bytes32_to_code, code_to_bytes32
-from chain.structs import _named
+from chain.structs import call_struct
 from gateway.documents import openattestation as oa
 from gateway.verification.prefetch import Prefetch, is_prefetched, live_contract
 from gateway.verification.verdict import INVALID, VALID, Fragment, Verdict, run
@@ -40,26 +40,6 @@ def licence_id_of(data: dict[str, Any]) -> bytes:
     return _hex32(str(data["id"]))
 
 
-_STRUCT_FIELDS: dict[int, tuple[Any, tuple[str, ...] | None]] = {}  # id(output ABI) -> (it, field names)
-
-
-def _call_struct(fn: Any) -> dict[str, Any]:
-    """``chain.structs.call_struct(fn)``: the struct a view function returns, as a dict of its field
-    names; for a struct of plain values the names are looked up once per ABI, not per call."""
-    value = fn.call(block_identifier="latest")
-    output = fn.abi["outputs"][0]
-    cached = _STRUCT_FIELDS.get(id(output))
-    if cached is None or cached[0] is not output:
-        parts = output.get("components") if output.get("type") == "tuple" else None
-        flat = bool(parts) and not any(str(c.get("type", "")).startswith("tuple") for c in parts)
-        cached = (output, tuple(c["name"] for c in parts) if flat else None)
-        if len(_STRUCT_FIELDS) >= 64:  # contracts re-created per request: do not hold their ABIs forever
-            _STRUCT_FIELDS.clear()
-        _STRUCT_FIELDS[id(output)] = cached
-    names = cached[1]
-    return dict(zip(names, value)) if names is not None else _named(output, value)
-
-
 def verify_licence(document: dict[str, Any], contracts: Contracts, now: int | None = None, *,
                    data: dict[str, Any] | None = None) -> Verdict:
     """Integrity, anchoring, status, validity and issuer authority of a wrapped licence document.
@@ -82,7 +62,7 @@ def verify_licence(document: dict[str, Any], contracts: Contracts, now: int | No
     def on_chain_record():
         data = state.get("data") or oa.unsalt(document)
         state["data"] = data
-        record = _call_struct(contracts.licences.functions.getLicence(licence_id_of(data)))
+        record = call_struct(contracts.licences.functions.getLicence(licence_id_of(data)))
         if record["status"] == 0:
             return INVALID, f"no licence {data['id']} is recorded on chain", {}
         state["record"] = record
@@ -160,7 +140,7 @@ def record_consistency(db_row: Any, contracts: Contracts) -> Fragment:
                         "the gateway's record awaits confirmation of its transaction")
     try:
         contracts = _prefetched_record(db_row.id, contracts)  # same reads, one batched request
-        record = _call_struct(contracts.licences.functions.getLicence(_hex32(db_row.id)))
+        record = call_struct(contracts.licences.functions.getLicence(_hex32(db_row.id)))
         code = contracts.licences.functions.statusOf(_hex32(db_row.id)).call()
     except Exception as exc:  # noqa: BLE001
         return Fragment("RecordConsistency", "RECORD_CONSISTENCY", "ERROR", f"{type(exc).__name__}: {exc}")
