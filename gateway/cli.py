@@ -530,7 +530,8 @@ def _watch(ledger, hmac_key: bytes, folder: Path, interval: float) -> int:
 # ---------------------------------------------------------------------------- fund trace and finance files
 
 def _fund_context(args: argparse.Namespace, keys: bool):
-    """(runtime, gateway context) for the fund commands; the passphrase unlocks the vault and HMAC key."""
+    """(runtime, passphrase) for the fund commands: the runtime to enter, the passphrase that unlocks the vault
+    and HMAC key of its context."""
     settings = _settings(args)
     passphrase = read_passphrase()
     runtime = open_runtime(settings, passphrase, keys=keys)
@@ -672,14 +673,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CLIError(str(exc)) from None
         verdict = verify_document(bound("DocumentStore"), proof, content)
-    result = verdict.to_dict()
-    if args.json:
-        _print(result, True)
-    else:
-        print(f"{result['status']}  ({args.bundle} against chain {chain.chain_id} at {args.rpc})")
-        for f in result["fragments"]:
-            print(f"  {f['status']:<8} {f['name']}: {f['reason']}")
-    return 0 if verdict.valid else 1
+    return _report_verdict(verdict, "fragments", args.bundle, chain, args)
 
 
 # ---------------------------------------------------------------------------- audit
@@ -701,12 +695,17 @@ def cmd_audit_check_pack(args: argparse.Namespace) -> int:
         verdict = check_pack(data, chain.w3)
     except PackError as exc:
         raise CLIError(f"{args.pack}: {exc}") from None
+    return _report_verdict(verdict, "checks", args.pack, chain, args)
+
+
+def _report_verdict(verdict, parts: str, what: str, chain, args: argparse.Namespace) -> int:
+    """Print an offline check's verdict (JSON, or its status and one line per ``parts`` item); exit 0 if valid."""
     result = verdict.to_dict()
     if args.json:
         _print(result, True)
     else:
-        print(f"{result['status']}  ({args.pack} against chain {chain.chain_id} at {args.rpc})")
-        for c in result["checks"]:
+        print(f"{result['status']}  ({what} against chain {chain.chain_id} at {args.rpc})")
+        for c in result[parts]:
             print(f"  {c['status']:<8} {c['name']}: {c['reason']}")
     return 0 if verdict.valid else 1
 
