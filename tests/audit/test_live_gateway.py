@@ -16,31 +16,19 @@ from audit import alerts as store
 from audit.findings import Level
 from audit.routing import AuditEnv
 from audit.service import event_listener, live_snapshot
-from chain.config import NodeSettings
-from chain.node import AnvilNode
-from gateway import db
-from tests.conftest import free_port
-from tests.subsidies.conftest import SubsidyGateway, build_subsidy_gateway
+from tests.subsidies.conftest import SubsidyGateway, subsidy_gateway_on_anvil
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SubsidyGateway]:
-    directory = tmp_path_factory.mktemp("audit-live-anvil")
-    node = AnvilNode(NodeSettings(port=free_port()), directory / "node")
-    node.start()
-    url = f"sqlite:///{directory / 'gateway.db'}"
-    db.upgrade(url)
-    try:
-        for sg in build_subsidy_gateway(url, directory, rpc_url=node.url):
-            indexer = sg.ctx.ledger.indexer
-            indexer.start()
-            indexer.subscribe(event_listener(sg.ctx))  # as cmd_up wires it
-            try:
-                yield sg
-            finally:
-                indexer.stop()
-    finally:
-        node.stop()
+    for sg in subsidy_gateway_on_anvil(tmp_path_factory.mktemp("audit-live-anvil")):
+        indexer = sg.ctx.ledger.indexer
+        indexer.start()
+        indexer.subscribe(event_listener(sg.ctx))  # as cmd_up wires it
+        try:
+            yield sg
+        finally:
+            indexer.stop()
 
 
 def wait_for_alert(sg: SubsidyGateway, alert_id: str, timeout: float = 90) -> store.AuditAlert:

@@ -13,13 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from chain.config import NodeSettings
-from chain.node import AnvilNode
-from gateway import db
 from gateway.demo import plan as demo_plan
 from gateway.demo.load import DemoError, load
-from tests.conftest import free_port
-from tests.subsidies.conftest import SubsidyGateway, build_subsidy_gateway
+from tests.subsidies.conftest import SubsidyGateway, subsidy_gateway_on_anvil
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -72,16 +68,9 @@ def test_too_small_a_plan_is_refused() -> None:
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SubsidyGateway, object, Path]]:
     directory = tmp_path_factory.mktemp("demo")
-    node = AnvilNode(NodeSettings(port=free_port()), directory / "node")
-    node.start()
-    url = f"sqlite:///{directory / 'gateway.db'}"
-    db.upgrade(url)
-    try:
-        for sg in build_subsidy_gateway(url, directory, rpc_url=node.url):
-            result = load(sg.ctx, 10, 200, seed=7, out=directory, departments=("SCITECH",))
-            yield sg, result, directory
-    finally:
-        node.stop()
+    for sg in subsidy_gateway_on_anvil(directory):
+        result = load(sg.ctx, 10, 200, seed=7, out=directory, departments=("SCITECH",))
+        yield sg, result, directory
 
 
 def test_small_load_reaches_every_stage_and_reports_figures(loaded) -> None:

@@ -47,7 +47,7 @@ from gateway.context import GatewayContext
 from gateway.services import users
 from oracle import service as oracle_service
 from oracle.uscc import complete
-from tests.conftest import FAST_SCRYPT, PASSPHRASE, make_context, make_settings, migrated_database
+from tests.conftest import FAST_SCRYPT, PASSPHRASE, free_port, make_context, make_settings, migrated_database
 from tests.gateway.helpers import PASSWORD, bearer
 
 DAY = 86400
@@ -249,6 +249,23 @@ def build_subsidy_gateway(database_url: str, data_dir: Path, rpc_url: str = "mem
         yield SubsidyGateway(ctx=ctx, client=client, spec=spec)
     ledger.close()
     engine.dispose()
+
+
+def subsidy_gateway_on_anvil(directory: Path) -> Iterator[SubsidyGateway]:
+    """``build_subsidy_gateway`` over a SQLite file in ``directory`` and a real anvil node of its own (the
+    embedded node `alliance up` runs), stopped when the gateway is done with."""
+    from chain.config import NodeSettings
+    from chain.node import AnvilNode
+    from gateway import db
+
+    node = AnvilNode(NodeSettings(port=free_port()), directory / "node")
+    node.start()
+    url = f"sqlite:///{directory / 'gateway.db'}"
+    db.upgrade(url)
+    try:
+        yield from build_subsidy_gateway(url, directory, rpc_url=node.url)
+    finally:
+        node.stop()
 
 
 @pytest.fixture(scope="session", params=["sqlite"])

@@ -8,25 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from chain.config import NodeSettings
-from chain.node import AnvilNode
-from gateway import db
-from tests.conftest import free_port
 from tests.licences.helpers import revert_of
-from tests.subsidies.conftest import SubsidyGateway, build_subsidy_gateway, new_uscc
+from tests.subsidies.conftest import SubsidyGateway, new_uscc, subsidy_gateway_on_anvil
 
 
 @pytest.fixture(scope="module")
 def on_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SubsidyGateway]:
-    directory = tmp_path_factory.mktemp("subsidies-anvil")
-    node = AnvilNode(NodeSettings(port=free_port()), directory / "node")
-    node.start()
-    url = f"sqlite:///{directory / 'gateway.db'}"
-    db.upgrade(url)
-    try:
-        yield from build_subsidy_gateway(url, directory, rpc_url=node.url)
-    finally:
-        node.stop()
+    yield from subsidy_gateway_on_anvil(tmp_path_factory.mktemp("subsidies-anvil"))
 
 
 def test_front_half_on_anvil(on_anvil) -> None:
