@@ -12,6 +12,7 @@ import logging
 import shutil
 import signal
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -239,8 +240,6 @@ def _load_demo(args: argparse.Namespace, settings: Settings, passphrase: str, co
 def _demo_district(settings: Settings) -> Settings:
     """The demo's firms are the oracle sample's, registered in its district: with ``[audit] district`` unset,
     the audit could not tell a firm registered elsewhere (PAY4's "moved out"); set it in config.toml."""
-    from dataclasses import replace
-
     from oracle.sample import DEFAULT_DISTRICT
 
     if settings.audit.district:
@@ -529,24 +528,23 @@ def _watch(ledger, hmac_key: bytes, folder: Path, interval: float) -> int:
 
 # ---------------------------------------------------------------------------- fund trace and finance files
 
+@contextmanager
 def _fund_context(args: argparse.Namespace, keys: bool):
-    """(runtime, passphrase) for the fund commands: the runtime to enter, the passphrase that unlocks the vault
-    and HMAC key of its context."""
+    """(runtime, gateway context) for the fund commands, on a deployed ledger; the passphrase unlocks the
+    vault and HMAC key of the context (and the member keys with ``keys``)."""
     settings = _settings(args)
     passphrase = read_passphrase()
-    runtime = open_runtime(settings, passphrase, keys=keys)
-    return runtime, passphrase
+    with open_runtime(settings, passphrase, keys=keys) as rt:
+        if rt.ledger.manifest is None:
+            raise CLIError("not deployed: run `alliance up` or `alliance deploy` first")
+        yield rt, rt.context(passphrase)
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from gateway.subsidies import trace
     from gateway.subsidies.notices import FundError
 
-    runtime, passphrase = _fund_context(args, keys=False)
-    with runtime as rt:
-        if rt.ledger.manifest is None:
-            raise CLIError("not deployed: run `alliance up` or `alliance deploy` first")
-        ctx = rt.context(passphrase)
+    with _fund_context(args, keys=False) as (_rt, ctx):
         try:
             result = {"policy": trace.policy_trace, "enterprise": trace.enterprise_trace,
                       "payout": trace.payout_trace}[args.kind](ctx, args.id)
@@ -560,11 +558,7 @@ def cmd_finance(args: argparse.Namespace) -> int:
     from gateway.subsidies import payouts
     from gateway.subsidies.notices import FundError
 
-    runtime, passphrase = _fund_context(args, keys=True)
-    with runtime as rt:
-        if rt.ledger.manifest is None:
-            raise CLIError("not deployed: run `alliance up` or `alliance deploy` first")
-        ctx = rt.context(passphrase)
+    with _fund_context(args, keys=True) as (rt, ctx):
         finance = [m.alias for m in rt.spec.members if "finance" in m.roles and m.alias in rt.ledger.keyring]
         alias = args.member or (finance[0] if finance else None)
         if alias is None or alias not in rt.ledger.keyring:
