@@ -61,11 +61,15 @@ def add_enterprise_login(site: Site, code: str) -> str:
 
 def register(site: Site, code: str, name: str, legal_representative: str = "张三",
              capital_yuan: str = "5000000") -> None:
-    """The enterprise's registry entry, attested on chain by MARKET's oracle member (POST /oracle/files)."""
-    line = ",".join(f'"{v}"' for v in (code, name, legal_representative, capital_yuan, "福州市鼓楼区五四路1号",
+    """The enterprise's registry entry, attested on chain by MARKET's oracle member (POST /oracle/files).
+    Each firm has its own address: the web tests share one gateway, and firms at one address are an
+    agent cluster (APP6) whose warning escalates to an alarm, and a payout hold, once the tests' time
+    travel passes its rectification deadline."""
+    serial = next(_serial)
+    line = ",".join(f'"{v}"' for v in (code, name, legal_representative, capital_yuan, f"福州市鼓楼区五四路{serial}号",
                                         "软件开发;信息技术咨询服务", "active", "350102", "2015-06-01"))
     r = site.api("POST", "/oracle/files", "market", data={"data_type": "ENTERPRISE_REGISTRY"},
-                 files={"file": (f"registry-web-{next(_serial)}.csv", (REGISTRY_HEADER + line + "\n").encode(),
+                 files={"file": (f"registry-web-{serial}.csv", (REGISTRY_HEADER + line + "\n").encode(),
                                  "text/csv")})
     assert r.status_code == 201, r.text
 

@@ -36,6 +36,8 @@ def test_finance_payout_batch_flow(site: Site, new_page, tmp_path) -> None:
     assert "公示期未满" in page.inner_text("#skipped")
     end_notice(site, notice)
     page.reload()
+    for app_id in ids:  # both payable now; a hold or a missing payee would show under #skipped with its reason
+        assert page.locator(f"#payable tr[data-application='{app_id}']").count() == 1, page.inner_text("main")
     for box in page.locator("#payable input[name=application]").all():  # only this test's two lines
         if box.get_attribute("value") not in ids:
             box.uncheck()
