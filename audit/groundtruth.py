@@ -13,10 +13,14 @@ the policy. Per point:
   some are real by construction (e.g. a revoked firm also trips PAY4), so read them, don't just count.
 
 ``python -m audit.groundtruth --data-dir DIR --anomalies anomalies.json [--as-of YYYY-MM-DD] [--chain]
-[--external]`` scans the gateway's ledger in ``DIR`` and prints the table and a JSON summary. ``--chain``
-compares every application row with the chain's record (REV6; starts the embedded node when it is not
-running); ``--external`` merges the manifest's ``snapshot_input`` rows (data from outside the ledger, see
-:mod:`gateway.demo.plan`) into the snapshot, negative dates counted in days before ``as_of``.
+[--keyed] [--external]`` scans the gateway's ledger in ``DIR`` and prints the table and a JSON summary.
+``--chain`` compares every application row with the chain's record (REV6) and checks licence-backed
+materials against the chain (APP1: licences revoked, suspended or expired while the application awaited
+review); it starts the embedded node when it is not running. ``--keyed`` unseals the alliance secret
+(passphrase from ``$ALLIANCE_PASSPHRASE`` or a prompt) so that drawn agencies compare with the registry's
+keyed parties (REV3: a firm linked to the applicant); ``--external`` merges the manifest's ``snapshot_input``
+rows (data from outside the ledger, see :mod:`gateway.demo.plan`) into the snapshot, negative dates counted in
+days before ``as_of``.
 """
 
 from __future__ import annotations
@@ -156,7 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--anomalies", type=Path, required=True)
     ap.add_argument("--as-of", type=date.fromisoformat, default=None)
-    ap.add_argument("--chain", action="store_true", help="compare every application with the chain (REV6)")
+    ap.add_argument("--chain", action="store_true",
+                    help="compare every application with the chain (REV6) and check licence-backed materials (APP1)")
+    ap.add_argument("--keyed", action="store_true",
+                    help="unseal the alliance secret ($ALLIANCE_PASSPHRASE or a prompt): drawn agencies keyed as "
+                         "registry parties (REV3)")
     ap.add_argument("--external", action="store_true", help="merge the manifest's snapshot_input rows")
     args = ap.parse_args(argv)
     try:
@@ -176,6 +184,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             ctx = SimpleNamespace(settings=settings,
                                   sessions=session_factory(make_engine(settings.effective_database_url)))
+        if args.keyed:
+            from chain.keystore import KeystoreError, unseal_secret
+            from gateway.runtime import read_passphrase
+
+            try:
+                ctx.hmac_key = unseal_secret(settings.alliance_secret_file, read_passphrase())
+            except KeystoreError as exc:
+                print(f"groundtruth: cannot unseal the alliance secret: {exc}", file=sys.stderr)
+                return 2
         snap, result = scan_gateway(ctx, as_of=as_of, external=external)
     scores = score(result, snap, truth)
     print(render(scores), file=sys.stderr)

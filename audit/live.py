@@ -270,9 +270,15 @@ class LiveSnapshot:
 
     def __init__(self, sessions: sessionmaker[Session], calendar: Any, settings: Any,
                  loader: Callable[[Session, date], Snapshot] | None = None, clock: Callable[[], float] = time.time,
-                 chain_check: Callable[[Any], bool | None] | None = None):
+                 chain_check: Callable[[Any], bool | None] | None = None,
+                 licence_check: Callable[[list[str]], dict[str, dict[str, Any]]] | None = None,
+                 hmac_key: bytes | None = None):
         self.sessions = sessions
         self.chain_check = chain_check  # REV6 on the applications an event touches (partial loads only)
+        # APP1's lapsed licence-backed materials and REV3's keyed drawn agencies, in full and partial loads alike
+        # (batched reads, cheap; the re-verification's full scan would otherwise clear what they raise)
+        self.licence_check = licence_check
+        self.hmac_key = hmac_key
         self.calendar = calendar
         self.settings = settings
         self.clock = clock
@@ -297,7 +303,8 @@ class LiveSnapshot:
         from audit.loader import load_configured
 
         return load_configured(session, self.calendar, self.settings, as_of,
-                               chain_check=self.chain_check if scoped else None)
+                               chain_check=self.chain_check if scoped else None, licence_check=self.licence_check,
+                               hmac_key=self.hmac_key)
 
     def _today(self) -> date:
         return self.calendar.local_date(self.clock())

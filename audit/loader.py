@@ -27,13 +27,27 @@ applications                ``subsidy_applications`` (project name / category / 
                             bank account = the confirmed payee account hash (or the firm's current one);
                             review_levels 3 on the manual path, 0 when decided by rule or enrolled;
                             hash_ok from ``chain_check`` — ``scan_gateway`` compares each row with the chain);
-                            a row the edit log saw deleted stands as an application with hash_ok 0
+                            a row the edit log saw deleted stands as an application with hash_ok 0;
+                            materials (APP1): ``materials_missing`` = items missing at filing (the product
+                            refuses those: 0) plus the licence-backed ``subsidy_materials`` whose licence
+                            stopped standing while the application awaited review (``licence_check``:
+                            revoked / suspended at the event's block time, expired at validUntil; submitted
+                            or under review then, i.e. after submission and before the decision — a licence
+                            lapsing after approval is PAY4's); ``materials_lapsed`` = the first such lapse;
+                            ``materials_supplied`` = the last ``resupplied_at`` once every lapsed item was
+                            re-supplied; ``forwarded`` = the approval, for an application approved after a
+                            lapse. A rejection with an item outstanding settles it (not counted). Without
+                            ``licence_check``, or where a lapse or re-supply time is unknown, as before /
+                            unknown (-1)
 invoices                    ``subsidy_application_numbers`` (``invoice:N`` / ``contract:N``)
 reviews / signoffs          ``subsidy_reviews`` (level, passed, due, signed), ``subsidy_recusals``; the
                             reviewer is the member's declared person hash (``subsidy_member_identities``) when
                             there is one, else the account; minutes from ``subsidy_review_openings``
-draws                       executed ``subsidy_draws`` (agency USCC per picked application; log complete when
-                            seed, candidates and agency are recorded)
+draws                       executed ``subsidy_draws`` (per picked application; log complete when seed,
+                            candidates and agency are recorded); the firm is the agency as a registry party
+                            with ``hmac_key`` (``0x`` + hex of ``party_hash(key, "", USCC)``, the form registry
+                            shareholders / officers take in ``relations``, so REV3 sees a drawn firm that is
+                            the applicant's corporate shareholder), else its clear USCC (links never seen)
 notices / objections        ``subsidy_notice_entries`` × ``subsidy_notices``; ``subsidy_objections``
 payout_lines                ``payout_batch_lines`` × ``payout_batches`` × ``payee_accounts``; the account type
                             is ``individual`` when the holder is the legal representative, ``corporate`` when
@@ -57,6 +71,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
@@ -70,16 +85,22 @@ from gateway.subsidies import models as sm
 from gateway.subsidies import policies as policy_rules
 from gateway.subsidies.audit_data import review_times
 from gateway.subsidies.calendar import WorkCalendar
+from oracle.keyed import party_hash
 from oracle.models import Fact
 
 APPROVED = {"approved", "noticed", "partially_paid", "paid"}
 DELETED = "(deleted)"  # the edit log's field for a deleted application row
 
+#: ``licence_check(licence_ids)`` -> licence id (lower-case 0x hex) -> {"valid": bool, "lapsed_at": unix seconds or
+#: None, ...} (``gateway.subsidies.materials.standing``)
+LicenceCheck = Callable[[list[str]], dict[str, dict[str, Any]]]
+
 
 def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None = None,
                   district: str = "", clawback_workdays: int | None = None,
                   chain_check: Callable[[Any], bool | None] | None = None, review_workdays: int | None = None,
-                  external: list[dict[str, Any]] | None = None) -> Snapshot:
+                  external: list[dict[str, Any]] | None = None, licence_check: LicenceCheck | None = None,
+                  hmac_key: bytes | None = None) -> Snapshot:
     """The ledger as the rules see it on ``as_of`` (default: today in the district's time). ``district`` is
     the district's division code (``[audit] district``): a firm registered elsewhere has moved out; without
     it, a change of a firm's registered district is. ``clawback_workdays``: a claw-back order is due this
@@ -90,7 +111,11 @@ def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None =
     first_review + re_review + signoff workdays); None leaves the catalogue's default. ``external``: rows
     from outside the ledger (``{"table", "row"}`` in :mod:`audit.snapshot` names; a row with the ``id`` of
     an existing row updates it, any other row is added; dates as ISO strings) — data a district imports
-    from systems the ledger does not hold, merged before the rules run."""
+    from systems the ledger does not hold, merged before the rules run. ``licence_check(licence_ids)``: each
+    licence's standing on chain and when it stopped standing (``licence_checker``) — APP1 then sees
+    licence-backed materials that lapsed while their application awaited review; without it those lapses are
+    unknown. ``hmac_key``: the alliance secret — drawn agencies are then keyed like registry parties, so REV3
+    sees one linked to the applicant; without it they stay clear USCCs."""
     import time
 
     as_of = as_of or calendar.local_date(time.time())
@@ -226,6 +251,7 @@ def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None =
             if a.status != "pending":
                 verdict = chain_check(a)
                 hash_ok[a.id] = -1 if verdict is None else int(bool(verdict))
+    lapses = _material_lapses(session, apps, licence_check) if licence_check is not None else {}
     for a in apps:
         declared = json.loads(a.declared or "{}")
         reg = latest[a.uscc].get("registry") or {}
@@ -235,10 +261,15 @@ def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None =
             formula = policy_rules.amount_for(json.loads(p.amount_rule), registry_values[a.uscc], p.cap_fen,
                                               a.requested_fen)
         decision = ("approved" if a.status in APPROVED else "rejected" if a.status == "rejected" else "pending")
+        missing = max(0, a.materials_required - a.materials_by_licence - a.materials_uploaded)
+        lapse = lapses.get(a.id)
         b.add("applications", id=a.id, policy=a.policy_id, enterprise=a.uscc, submitted=d(a.submitted_at),
               decision=decision, requested_fen=a.requested_fen, formula_fen=formula, approved_fen=a.approved_fen if decision == "approved"
               else None, approved=d(a.decided_at) if decision == "approved" else None,
-              materials_missing=max(0, a.materials_required - a.materials_by_licence - a.materials_uploaded),
+              materials_missing=missing if lapse is None else -1 if lapse.items < 0 else missing + lapse.items,
+              materials_lapsed=d(lapse.lapsed) if lapse else None,
+              materials_supplied=d(lapse.supplied) if lapse and lapse.supplied else None,
+              forwarded=d(a.decided_at) if lapse and decision == "approved" else None,
               reviewed=d(a.decided_at), decl_name=declared.get("name"),
               decl_legal_rep=declared.get("legal_representative"),
               decl_capital_fen=declared.get("registered_capital_fen"), decl_address=declared.get("address"),
@@ -284,7 +315,8 @@ def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None =
         complete = bool(dr.seed) and bool(json.loads(dr.candidates or "[]")) and dr.agency_id is not None
         for app_id in json.loads(dr.picked or "[]"):
             if app_id in known_apps:
-                b.add("draws", application=app_id, firm=agencies.get(dr.agency_id), log_complete=int(complete),
+                b.add("draws", application=app_id, firm=_firm(agencies.get(dr.agency_id), hmac_key),
+                      log_complete=int(complete),
                       overridden=0)
 
     # ---- notices, objections
@@ -412,6 +444,70 @@ def load_snapshot(session: Session, calendar: WorkCalendar, as_of: date | None =
     return b.build(as_of)
 
 
+@dataclass(frozen=True)
+class Lapse:
+    """An application's licence-backed materials that stopped standing while it awaited review (APP1)."""
+
+    items: int  # how many (-1: a lapse or re-supply time is unknown)
+    lapsed: int | None  # unix seconds: the first lapse
+    supplied: int | None  # unix seconds: the last re-supply, once every lapsed item was re-supplied
+
+
+def _material_lapses(session: Session, apps: list[Any], licence_check: LicenceCheck) -> dict[str, Lapse]:
+    """Per application with a licence-backed material whose licence lapsed after filing and before the
+    decision (it was submitted or under review then, ``materials.RESUPPLIABLE``): the lapse. A licence that
+    lapses after the approval is a payout matter (PAY4), not a missing material; an application rejected
+    while an item was outstanding is settled (the rejection is the answer to an incomplete file); a licence
+    standing again (reinstated) satisfies its material again."""
+    from gateway.subsidies.materials import RESUPPLIABLE
+
+    rows = list(session.scalars(select(sm.SubsidyMaterial).where(sm.SubsidyMaterial.satisfied_by == "licence",
+                                                                 sm.SubsidyMaterial.licence_id.is_not(None))
+                                .order_by(sm.SubsidyMaterial.id)))
+    by_app: dict[str, list[Any]] = defaultdict(list)
+    for m in rows:
+        by_app[m.application_id].append(m)
+    awaited = {a.id: a for a in apps if a.id in by_app and a.status != "pending"}
+    if not awaited:
+        return {}
+    standing = licence_check(sorted({m.licence_id.lower() for a in awaited for m in by_app[a]}))
+    out: dict[str, Lapse] = {}
+    for app_id, a in awaited.items():
+        waiting = a.decided_at is None and a.status in RESUPPLIABLE  # still awaiting review now
+        lapsed: list[int] = []
+        supplied: list[int] = []
+        outstanding = unknown = False
+        for m in by_app[app_id]:
+            check = standing.get(m.licence_id.lower())
+            if check is None or check.get("valid", True):
+                continue
+            at = check.get("lapsed_at")
+            if at is None:
+                unknown |= waiting  # lapsed while awaiting review, since when the chain does not say (decided: the
+                continue            # sign-off refused a lapsed licence, so it lapsed after the decision)
+            if not (at > a.submitted_at and (waiting or (a.decided_at is not None and at < a.decided_at))):
+                continue
+            lapsed.append(at)
+            if not m.document_sha256:
+                outstanding = True
+            elif m.resupplied_at is None:
+                unknown = True  # re-supplied before the time was kept
+            else:
+                supplied.append(m.resupplied_at)
+        if unknown:
+            out[app_id] = Lapse(items=-1, lapsed=None, supplied=None)
+        elif lapsed and not (a.status == "rejected" and outstanding):  # a rejection settles an incomplete file
+            out[app_id] = Lapse(items=len(lapsed), lapsed=min(lapsed), supplied=None if outstanding else max(supplied))
+    return out
+
+
+def _firm(uscc: str | None, hmac_key: bytes | None) -> str | None:
+    """A drawn agency as the snapshot's party: keyed as registry parties are (``0x`` + hex), or its clear USCC."""
+    if uscc is None or not hmac_key:
+        return uscc
+    return "0x" + party_hash(hmac_key, "", uscc).hex()
+
+
 def merge_row(b: SnapshotBuilder, table: str, row: dict[str, Any]) -> None:
     """Add ``row`` to ``table``, or update the row with its ``id`` when there is one."""
     if table not in b.rows:
@@ -452,24 +548,29 @@ def review_workdays(settings: Any) -> int:
 
 def load_configured(session: Session, calendar: WorkCalendar, settings: Any, as_of: date | None = None,
                     chain_check: Callable[[Any], bool | None] | None = None,
-                    external: list[dict[str, Any]] | None = None) -> Snapshot:
+                    external: list[dict[str, Any]] | None = None, licence_check: LicenceCheck | None = None,
+                    hmac_key: bytes | None = None) -> Snapshot:
     """``load_snapshot`` with what the gateway's settings say: ``[audit]`` district and rectification
     deadline, ``[subsidies]`` review deadlines."""
     audit = settings.audit
     return load_snapshot(session, calendar, as_of, audit.district, audit.rectification_workdays, chain_check,
-                         review_workdays(settings), external)
+                         review_workdays(settings), external, licence_check=licence_check, hmac_key=hmac_key)
 
 
 def scan_gateway(ctx: Any, as_of: date | None = None, points: list[str] | None = None,
                  external: list[dict[str, Any]] | None = None) -> tuple[Snapshot, ScanResult]:
     """Load the gateway's ledger (``ctx.sessions``) and run the full scan with ``ctx.settings``' ``[audit]``
     thresholds and ``[calendar]``. Hand ``result.findings`` to ``audit.service.ingest`` with
-    ``full_scan=ScanScope(points=frozenset(result.stats))`` so that alerts not found again are cleared."""
+    ``full_scan=ScanScope(points=frozenset(result.stats))`` so that alerts not found again are cleared. With
+    the chain (``ctx.ledger``) it compares rows with it (REV6) and checks licence-backed materials (APP1);
+    with ``ctx.hmac_key`` it keys drawn agencies as registry parties (REV3)."""
     calendar = WorkCalendar.from_settings(ctx.settings.calendar)
     engine = Engine(calendar, ctx.settings.audit)
+    on_chain = getattr(ctx, "ledger", None) is not None
     with ctx.sessions() as session:
-        snap = load_configured(session, calendar, ctx.settings, as_of,
-                               chain_checker(ctx) if getattr(ctx, "ledger", None) is not None else None, external)
+        snap = load_configured(session, calendar, ctx.settings, as_of, chain_checker(ctx) if on_chain else None,
+                               external, licence_check=licence_checker(ctx) if on_chain else None,
+                               hmac_key=getattr(ctx, "hmac_key", None))
     return snap, engine.scan(snap, points)
 
 
@@ -481,5 +582,19 @@ def chain_checker(ctx: Any) -> Callable[[Any], bool | None]:
 
     def check(row: Any) -> bool | None:
         return applications.consistency(ctx, row)["consistent"]
+
+    return check
+
+
+def licence_checker(ctx: Any, catch_up: bool = True) -> LicenceCheck:
+    """APP1's view of licence-backed materials for ``load_snapshot(licence_check=...)``: each licence's standing
+    on chain now and when it stopped standing (``gateway.subsidies.materials.standing``: the block time of its
+    suspension or revocation from the event index, or its expiry). ``catch_up``: bring the event index up to
+    the chain head before reading it — False where the loader runs inside the indexer's listener (the live
+    snapshot), whose own indexer keeps the index current."""
+    from gateway.subsidies import materials
+
+    def check(licence_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return materials.standing(ctx, licence_ids, catch_up=catch_up)
 
     return check

@@ -98,6 +98,10 @@ class AuditEnv:
     #: REV6's comparison of an application row with the chain's record (audit.loader.chain_checker), None
     #: without a gateway context
     chain_check: Callable[[Any], bool | None] | None = None
+    #: APP1's standing of licence-backed materials (audit.loader.licence_checker), None without a gateway context
+    licence_check: Callable[[list[str]], dict[str, dict[str, Any]]] | None = None
+    #: the alliance secret: drawn agencies keyed as registry parties (REV3), None without a gateway context
+    hmac_key: bytes | None = None
     calendar: WorkCalendar = field(init=False)
 
     def __post_init__(self) -> None:
@@ -116,11 +120,15 @@ class AuditEnv:
     def from_context(cls, ctx: Any) -> "AuditEnv":
         env = getattr(ctx, "_audit_env", None)
         if env is None:
-            from audit.loader import chain_checker
+            from audit.loader import chain_checker, licence_checker
 
             ledger = getattr(ctx, "ledger", None)
+            # no index catch-up in the licence check: the live snapshot loads inside the indexer's listener, and
+            # the running gateway's indexer keeps the index current
             env = cls(ctx.sessions, ctx.settings, AuditChain.from_ledger(ledger),
-                      chain_checker(ctx) if ledger is not None else None)
+                      chain_checker(ctx) if ledger is not None else None,
+                      licence_checker(ctx, catch_up=False) if ledger is not None else None,
+                      getattr(ctx, "hmac_key", None))
             setattr(ctx, "_audit_env", env)
         return env
 

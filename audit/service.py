@@ -61,7 +61,8 @@ def _gateway_snapshot(env: AuditEnv) -> Any:
     from audit.loader import load_configured
 
     with env.sessions() as session:
-        return load_configured(session, env.calendar, env.settings, chain_check=env.chain_check)
+        return load_configured(session, env.calendar, env.settings, chain_check=env.chain_check,
+                               licence_check=env.licence_check, hmac_key=env.hmac_key)
 
 
 def full_scan(env: AuditEnv, snapshot: Any, now: int, points: Iterable[str] | None = None) -> dict[str, Any]:
@@ -127,7 +128,8 @@ def live_snapshot(env: AuditEnv, clock: Callable[[], float] = time.time) -> Any:
 
     live = getattr(env, "_live", None)
     if live is None:
-        live = LiveSnapshot(env.sessions, env.calendar, env.settings, clock=clock, chain_check=env.chain_check)
+        live = LiveSnapshot(env.sessions, env.calendar, env.settings, clock=clock, chain_check=env.chain_check,
+                            licence_check=env.licence_check, hmac_key=env.hmac_key)
         env._live = live  # type: ignore[attr-defined]
     return live
 

@@ -131,7 +131,11 @@ SCHEMA: dict[str, tuple[str, tuple[Col, ...]]] = {
         _c("formula_fen", "money", "amount the policy's formula gives"),
         _c("approved_fen", "money", "amount approved (-1: none yet)"),
         _c("approved", "date", "date approved"),
-        _c("materials_missing", "int", "checklist items missing at submission"),
+        _c("materials_missing", "int", "checklist items missing at submission, plus items whose licence stopped "
+                                       "standing while the application awaited review"),
+        _c("materials_lapsed", "date", "date the first licence-backed item stopped standing (revoked, suspended, "
+                                      "expired) while the application awaited review; -1: none / not known "
+                                      "(APP1 then waits from submission)", "chain"),
         _c("materials_supplied", "date", "date the last missing item arrived"),
         _c("forwarded", "date", "date forwarded to review"),
         _c("reviewed", "date", "date the review decided"),

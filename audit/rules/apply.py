@@ -15,19 +15,22 @@ def _live(c: Ctx, idx: np.ndarray) -> np.ndarray:
 def app1(c: Ctx, idx: np.ndarray) -> Outcome:
     a = c.s.applications
     miss, sub, sup, fwd = a.materials_missing[idx], a.submitted[idx], a.materials_supplied[idx], a.forwarded[idx]
+    lapsed = a.materials_lapsed[idx]  # -1 in snapshots from before the column: the wait starts at submission
     known = (miss >= 0) & (sub >= 0) & _live(c, idx)
     lacking = miss > 0
+    since = np.maximum(sub, lapsed)  # a licence-backed item missing only since its licence stopped standing
     end = np.where(sup >= 0, sup, c.today)
-    waited = c.wd(sub, end)
+    waited = c.wd(since, end)
     prompt = lacking & (sup < 0)
     warning = lacking & (waited > c.p["supply_wd"])
     alarm = lacking & (fwd >= 0) & ((sup < 0) | (sup > fwd))
     return outcome(levels(len(idx), prompt, warning, alarm), known, (miss < 0) | (sub < 0),
                    missing_items=Fact(miss, "applications.materials_missing"),
                    submitted=Fact(sub, "applications.submitted", "date"),
+                   lapsed=Fact(lapsed, "applications.materials_lapsed", "date"),
                    supplied=Fact(sup, "applications.materials_supplied", "date"),
                    forwarded=Fact(fwd, "applications.forwarded", "date"),
-                   wd_waiting=Fact(waited, "applications.submitted→supplied (working days)"))
+                   wd_waiting=Fact(waited, "applications.max(submitted, materials_lapsed)→supplied (working days)"))
 
 
 _APP2_FIELDS = (("name", "decl_name", "name", "name"), ("legal_rep", "decl_legal_rep", "legal_rep", "person_name"),
@@ -214,14 +217,19 @@ def app6(c: Ctx, idx: np.ndarray) -> Outcome:
 
 RULES = [
     Rule("APP1", "apply", "application", "材料缺失", "missing materials",
-         "Checklist items missing at submission; working days until they arrive; whether the application "
-         "went to review before they did.",
+         "Checklist items missing at submission, and licence-backed items whose licence stopped standing "
+         "(revoked, suspended, expired) while the application awaited review; working days from the later "
+         "of submission and the first lapse until they arrive (re-supplied); whether the application went "
+         "to review or was approved before they did.",
          "Incomplete files approved anyway are how ineligible claims slip through.",
-         ("items still missing", "not supplied within supply_wd WD", "forwarded to review with items missing"),
-         "Withdrawn applications.",
+         ("items still missing", "not supplied within supply_wd WD of submission or of the licence's lapse",
+          "forwarded to review or approved with items missing"),
+         "Withdrawn applications; a licence that stops standing after the approval (PAY4's) or of an "
+         "application already rejected.",
          "2 items missing → prompt; still missing 6 WD later → warning (5 WD → only the prompt); forwarded "
-         "while missing → alarm.",
-         {"supply_wd": 5}, ("application.submitted", "application.reviewed"), app1, sources="applications"),
+         "while missing → alarm; a licence revoked 10 WD after submission, re-supplied 2 WD later → nothing.",
+         {"supply_wd": 5}, ("application.submitted", "application.reviewed"), app1, revision=2,
+         sources="applications, subsidy_materials, chain (licence events)"),
     Rule("APP2", "apply", "application", "主体不符", "applicant facts differ from the registry",
          "Name, legal representative, registered capital, address and business scope declared vs the "
          "registry attestation; registry status.",

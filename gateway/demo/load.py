@@ -37,7 +37,7 @@ from gateway.services import documents
 from gateway.services import licences as licence_service
 from gateway.subsidies import applications, draws, materials, notices, payouts, policies, reviews, trace, usage
 from gateway.subsidies import audit_data, bankfiles
-from gateway.subsidies.models import SubsidyApplication, SubsidyPolicy
+from gateway.subsidies.models import SubsidyApplication, SubsidyMaterial, SubsidyPolicy
 from oracle import service as oracle_service
 from oracle.adapters import bank_flow
 from oracle.facts import CST
@@ -428,12 +428,26 @@ class Loader:
         self.at(1.5)
         for p in self.plan.policies:
             if p.draw and any(a.policy == p.key and a.key in self.ids for a in self.plan.applications):
+                officer = self.cast.officers[p.department]
                 subjects = [x.id for x in applications.of_policy(self.ctx, self.ids[p.key])
                             if x.status in draws.DRAWABLE]
+                for a in self.plan.applications:  # REV3: drawn for on its own, its agency linked to it
+                    if a.policy == p.key and a.draw_linked and self.ids.get(a.key) in subjects:
+                        subjects.remove(self.ids[a.key])
+                        done = draws.draw(self.ctx, officer, p.department, self.ids[p.key], 1, [self.ids[a.key]])
+                        self._agency_shareholder(a, draws.get_agency(self.ctx, done.agency_id))
                 if subjects:
-                    draws.draw(self.ctx, self.cast.officers[p.department], p.department, self.ids[p.key],
-                               min(3, len(subjects)), subjects)
+                    draws.draw(self.ctx, officer, p.department, self.ids[p.key], min(3, len(subjects)), subjects)
         self._phase("draws", t)
+
+    def _agency_shareholder(self, a: AppPlan, agency: Any) -> None:
+        """REV3: the registry's next extract of the applicant lists the verification agency drawn for its
+        application among its shareholders (a corporate shareholder, by USCC)."""
+        header = sample_files.REGISTRY_HEADER
+        row = sample_files.registry_rows([self.firms[a.uscc]])[0]
+        col = header.index("shareholders")
+        row[col] = ";".join(x for x in (row[col], f"{agency.name}|{agency.uscc}") if x)
+        self._ingest("registry-agency-shareholder.csv", header, [row], "ENTERPRISE_REGISTRY", self.clock.now())
 
     # ---------------------------------------------------------------- days 2-12: review
 
@@ -444,6 +458,11 @@ class Loader:
         p = self.plan.policy(a.policy)
         reviewer = self.cast.reviewers[p.department][level - 1]
         passed = a.reject_level != level
+        # the reviewer opened the application before deciding (REV4 measures the time between): 45 minutes to
+        # 4 hours earlier, or 2 minutes for the injected hurried review
+        spent = 120 if a.quick_review and level == 1 else 45 * 60 + (int(a.key[1:]) * 37 + level * 11) % 195 * 60
+        audit_data.open_for_review(self.ctx, reviewer.address, p.department, ("reviewer",),
+                                   applications.get(self.ctx, self.ids[a.key]), "view", now=self.clock.now() - spent)
         amount = 0
         if passed:
             amount = min(self._requested(a) * a.approve_ratio_bp // 10000, p.cap_fen)
@@ -721,7 +740,9 @@ class Loader:
     def late_applications(self) -> None:
         t = time.monotonic()
         late = sorted([a for a in self.plan.applications if a.submit_day < 0], key=lambda a: a.submit_day)
-        for wd in sorted({int(-a.submit_day) for a in late}, reverse=True):
+        lapsing = [a for a in late if a.licence_lapse]
+        days = {int(-a.submit_day) for a in late} | {wd for a in lapsing for wd in a.licence_lapse if wd}
+        for wd in sorted(days, reverse=True):
             self.clock.advance_to(self._workdays_before_as_of(wd))
             for a in late:
                 if int(-a.submit_day) != wd:
@@ -729,7 +750,38 @@ class Loader:
                 self._submit(a)
                 if a.review_days[0] == -2.0 and self._status(a) == "submitted":
                     self._review(a, 1)
+            for a in lapsing:
+                if a.licence_lapse[0] == wd:
+                    self._revoke_material_licence(a)
+                elif a.licence_lapse[1] == wd:
+                    self._resupply(a)
         self._phase("late applications", t)
+
+    def _lapsed_material(self, a: AppPlan) -> dict[str, Any]:
+        """The application's licence-backed material to lapse: one whose licence is not the business licence
+        when there is one (its other standing is untouched)."""
+        with self.ctx.sessions() as s:
+            items = [{"code": m.code, "name": m.name, "licence_id": m.licence_id, "licence_type": m.licence_type}
+                     for m in s.scalars(select(SubsidyMaterial).where(SubsidyMaterial.application_id == self.ids[a.key],
+                                                                      SubsidyMaterial.satisfied_by == "licence")
+                                        .order_by(SubsidyMaterial.id))]
+        if not items:
+            raise DemoError(f"application {a.key} has no licence-backed material to lapse")
+        return next((m for m in items if m["licence_type"] != "BUSINESS_LICENCE"), items[0])
+
+    def _revoke_material_licence(self, a: AppPlan) -> None:
+        """APP1: the issuing department revokes the licence standing in for one of the application's materials
+        while it awaits review (reason code 3)."""
+        m = self._lapsed_material(a)
+        _, account = self.cast.issuers[m["licence_type"]]
+        licence_service.revoke(self.ctx, account, m["licence_id"], 3)
+
+    def _resupply(self, a: AppPlan) -> None:
+        """APP1: the enterprise re-supplies the lapsed material by upload."""
+        m = self._lapsed_material(a)
+        content = f"{m['name']} {a.uscc} {a.key}（补交，演示数据）".encode()
+        sha = self._store(content, self.ctx.settings.gateway.service_department, a.uscc, f"{m['code']}-{a.key}-2.pdf")
+        materials.resupply(self.ctx, a.uscc, self.ids[a.key], m["code"], sha)
 
     # ---------------------------------------------------------------- figures
 

@@ -14,14 +14,15 @@ payout) and how it goes in:
 
 - ``service``: the product's own services record the data (the audit reads it from the ledger): the
   workflow itself, declared figures, project blocks with invoice numbers, payee accounts, members'
-  declared identities against registry shareholders, oracle facts (registry changes, BANK_FLOW
-  statements), usage reports, performance commitments and reports, claw-back orders with due dates;
+  declared identities against registry shareholders, a licence revoked under an application awaiting
+  review (its material lapses until re-supplied), a drawn verification agency the registry lists among the
+  applicant's shareholders, review openings (the time a reviewer spent), oracle facts (registry changes,
+  BANK_FLOW statements), usage reports, performance commitments and reports, claw-back orders with due dates;
 - ``tamper``: a row of the gateway's database edited by hand after the load (REV6: the audit compares
   every application row with the chain's record of it);
-- ``snapshot_input``: what the product does not record (the address an application came from, a checklist
-  item missing after submission, a verification
-  firm replaced by hand, a review overriding a hard-fail check with no reason) or what its contracts
-  refuse outright (paying with no notice, paying twice). The injection then carries the rows, in the
+- ``snapshot_input``: what the product does not record (the address an application came from) or what it
+  refuses outright (a review overriding a hard-fail check with no reason: every review carries its opinion;
+  paying with no notice, paying twice: the contracts revert). The injection then carries the rows, in the
   audit snapshot's table and column names (:data:`audit.snapshot.SCHEMA`), that an import from another
   system would supply: ``python -m audit.groundtruth --external`` merges them into the snapshot.
 
@@ -119,6 +120,13 @@ class AppPlan:
     shareholder_reviewer: bool = False  # the level-1 reviewer holds shares in the firm, no recusal (REV2)
     flow_to: str | None = None  # plan key of an application whose payee account receives a transfer (USE2)
     tamper: bool = False  # the gateway's row is edited by hand after the load (REV6)
+    # APP1: (working days before as_of the licence behind one of its materials is revoked, working days before
+    # as_of the enterprise re-supplies that material by upload, or None: never)
+    licence_lapse: tuple[int, int | None] | None = None
+    # REV3: drawn for on its own (a draw with this one subject) and its applicant's next registry extract lists
+    # the drawn agency among its shareholders
+    draw_linked: bool = False
+    quick_review: bool = False  # REV4: the level-1 reviewer records the review 2 minutes after opening it
     labels: list[str] = field(default_factory=list)  # sample anomaly kinds this firm carries
 
 
@@ -334,7 +342,7 @@ def build(policies: int = 170, applications: int = 5000, seed: int = 7,
 
     injections: list[Injection] = []
     _inject(rng, sample, kinds, pols, apps, injections, short_window, amended, narrow, closed_unreached, never_paid,
-            free, payees)
+            free, payees, licences)
     return DemoPlan(seed=seed, enterprises=enterprises, sample=sample, policies=pols, applications=apps,
                     injections=injections, licences=licences, payees=payees)
 
@@ -342,7 +350,7 @@ def build(policies: int = 170, applications: int = 5000, seed: int = 7,
 def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pols: list[PolicyPlan],
             apps: list[AppPlan], out: list[Injection], short_window: PolicyPlan, amended: PolicyPlan,
             narrow: PolicyPlan, closed_unreached: PolicyPlan, never_paid: PolicyPlan, free: PolicyPlan,
-            payees: dict[str, list[dict[str, str]]]) -> None:
+            payees: dict[str, list[dict[str, str]]], licences: dict[str, list[str]]) -> None:
     """The anomalies: the sample's labels on the firms that apply, then the demo's own."""
     by_uscc: dict[str, AppPlan] = {}
     firms_by_uscc = {f.uscc: f for f in sample.firms}
@@ -399,10 +407,19 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
     svc("PUB4", "warning", "policy", closed_unreached.key, "window closed with 3 of the eligible firms applied")
     svc("PUB4", "warning", "policy", short_window.key, "window closed with 2 of the eligible firms applied")
     # APP
-    a = take(("used", "paid"))
-    snap("APP1", "warning", "application", a.key, "a checklist item not supplied within 5 working days "
-         "(the product refuses a submission with a material missing)",
-         [{"table": "applications", "row": {"id": a.key, "materials_missing": 1}}], a.uscc)
+    # APP1: the product refuses a submission with a material missing; a material goes missing afterwards when
+    # the licence standing in for it is revoked while the application awaits review (the sign-off is refused
+    # until the enterprise re-supplies it by upload)
+    for submit_wd, lapse, level in ((8, (7, None), "warning"), (3, (2, None), "prompt"), (8, (7, 5), None)):
+        a = _lapsing(bulk, licences, pols)
+        a.submit_day, a.review_days, a.licence_lapse = -float(submit_wd), (-1, -1, -1), lapse
+        if level == "warning":
+            svc("APP1", level, "application", a.key, "the licence behind a material revoked 7 working days before "
+                "as_of, while the application awaited review; never re-supplied (> 5 WD)", a.uscc)
+        elif level == "prompt":
+            svc("APP1", level, "application", a.key, "the licence behind a material revoked 2 working days before "
+                "as_of; not re-supplied yet", a.uscc)
+        # else: re-supplied by upload 2 working days after the revocation: no alert expected
     # APP3: one firm's two applications (two policies) with projects of the same category and year
     pair = _same_firm_pair(bulk, ("used", "paid"))
     if pair is not None:
@@ -452,10 +469,22 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
     a.shareholder_reviewer = True
     svc("REV2", "alarm", "application", a.key, "the level-1 reviewer (declared identity) is a shareholder of the "
         "applicant in the registry and did not recuse", a.uscc)
-    a = take(("used", "paid"))
-    snap("REV3", "alarm", "application", a.key, "the drawn verification firm was replaced by hand",
-         [{"table": "draws", "row": {"application": a.key, "firm": "91350100MA00000001", "log_complete": 1,
-                                     "overridden": 1}}], a.uscc)
+    # REV3: the application is drawn for on its own (which of a policy's applications a draw picks is the
+    # chain's random choice), and the agency drawn for it turns out to hold shares in the applicant
+    drawn = {p.key for p in pols if p.draw}
+    per_firm = Counter(x.uscc for x in apps)
+    a = next((x for x in bulk if x.policy in drawn and x.stage in ("used", "paid") and not x.labels
+              and per_firm[x.uscc] == 1), None) or take(("used", "paid"))
+    if a.policy not in drawn:
+        next(p for p in pols if p.key == a.policy).draw = True
+    a.labels.append("demo")
+    a.draw_linked = True
+    svc("REV3", "alarm", "application", a.key, "the verification agency drawn for it is a shareholder of the "
+        "applicant (the registry extract after the draw lists it)", a.uscc)
+    a = take(("used", "paid"), "manual")
+    a.quick_review = True
+    svc("REV4", "prompt", "application", a.key, "the level-1 review recorded 2 minutes after the reviewer opened "
+        "the application (< 5 minutes)", a.uscc)
     a = take(("used", "paid"), "manual")
     snap("REV4", "alarm", "application", a.key, "a hard-fail check overridden with no reason",
          [{"table": "reviews", "row": {"application": a.key, "reviewer": "reviewer:L2", "recused": 0,
@@ -557,6 +586,30 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
     a.clawback = "overdue"
     svc("USE4", "warning", "application", a.key, "claw-back ordered on day 25, due 10 working days later, never "
         "refunded", a.uscc)
+
+
+def _lapsing(bulk: list[AppPlan], licences: dict[str, list[str]], pols: list[PolicyPlan]) -> AppPlan:
+    """An unlabelled manual application left under review, of a firm with no other application, whose policy
+    takes one of the firm's licences other than its business licence for a material (a high-tech or patent
+    certificate lapses without touching the firm's other standing); failing that, any such application; in a
+    small plan, an approved one left under review instead."""
+    per_firm = Counter(a.uscc for a in bulk)
+    by_key = {p.key: p for p in pols}
+
+    def backed(a: AppPlan, strict: bool) -> bool:
+        held = set(licences.get(a.uscc, [])) - ({"BUSINESS_LICENCE"} if strict else set())
+        return any(set(MATERIALS[code][1]) & held for code in by_key[a.policy].materials)
+    for strict in (True, False):
+        for a in bulk:
+            if (a.stage == "reviewing" and a.path == "manual" and not a.labels and backed(a, strict)
+                    and (per_firm[a.uscc] == 1 or not strict)):
+                a.labels.append("demo")
+                return a
+    for a in bulk:  # a small plan: an approved one is left under review instead
+        if a.stage in ("used", "paid") and a.path == "manual" and not a.labels and backed(a, False):
+            a.stage, a.labels = "reviewing", ["demo"]
+            return a
+    raise ValueError("the plan is too small: no manual application under review with a licence-backed material")
 
 
 def _same_firm_pair(bulk: list[AppPlan], stages: tuple[str, ...]) -> tuple[AppPlan, AppPlan] | None:

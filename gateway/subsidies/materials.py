@@ -11,23 +11,28 @@ since filing (or superseded by a renewal that is itself no longer valid) leaves 
 satisfied, with the reason, until the enterprise re-supplies it as an uploaded document
 (:func:`resupply`); the sign-off (review level 3) that would approve the application is refused
 meanwhile (:func:`check_signoff`). The figure reported keeps what was recorded at filing (the chain's
-``licenceRefs``).
+``licenceRefs``). The audit (APP1, missing materials) reads when a licence stopped standing
+(:func:`standing`: the block time of its suspension or revocation, or its expiry) and when the material
+was re-supplied (``SubsidyMaterial.resupplied_at``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import keccak
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from chain.db import transaction
+from chain.indexer import ChainEvent
 from gateway.context import GatewayContext
 from gateway.documents.vault import VaultError
 from gateway.services import documents
-from gateway.subsidies.autoverify import HeldLicence, read_licences
+from gateway.subsidies.autoverify import HeldLicence, _registry, read_licences
 from gateway.subsidies.models import SubsidyApplication, SubsidyMaterial, SubsidyPolicy
 from gateway.subsidies.policies import MaterialSpec, SubsidyError, canonical
 
@@ -119,6 +124,8 @@ def materials_hash(policy_id: str, uscc_hash: str, plans: list[MaterialPlan]) ->
 
 MAX_RENEWALS = 5  # superseded -> successor hops followed when re-checking a licence
 RESUPPLIABLE = ("submitted", "under_review")  # awaiting review: materials may be re-supplied
+LAPSE_EVENTS = ("LicenceSuspended", "LicenceReinstated", "LicenceRevoked")
+MAX_ID_FILTER = 50  # up to this many licences, the event query filters by id; beyond, it reads all lapse events
 
 
 def _reason(status: str, rec: dict[str, Any]) -> str:
@@ -183,6 +190,63 @@ def licence_checks(ctx: GatewayContext, licence_ids: list[str]) -> dict[str, dic
     return out
 
 
+def _lapse_starts(ctx: GatewayContext, licence_ids: set[str], catch_up: bool) -> dict[str, int]:
+    """Per licence: the block time its current suspension or revocation began (a ``LicenceSuspended`` or
+    ``LicenceRevoked`` not followed by ``LicenceReinstated``), from the event index (brought up to the chain
+    head first with ``catch_up``). A licence with no such event indexed is left out (its lapse time is
+    unknown)."""
+    indexer = ctx.ledger.indexer
+    if indexer is None or not licence_ids:
+        return {}
+    if catch_up:
+        try:
+            indexer.run_once()
+        except IntegrityError:
+            pass  # the background indexer wrote the same range meanwhile
+    q = select(ChainEvent).where(ChainEvent.chain_id == ctx.ledger.chain.chain_id,
+                                 ChainEvent.address == _registry(ctx).address, ChainEvent.event.in_(LAPSE_EVENTS))
+    if len(licence_ids) <= MAX_ID_FILTER:
+        q = q.where(or_(*[ChainEvent.args.contains(f'"id": "{lid}"') for lid in sorted(licence_ids)]))
+    out: dict[str, int] = {}
+    with ctx.sessions() as s:
+        for e in s.scalars(q.order_by(ChainEvent.block_number, ChainEvent.log_index)):
+            lid = json.loads(e.args).get("id")
+            if lid not in licence_ids:
+                continue
+            if e.event == "LicenceReinstated":
+                out.pop(lid, None)
+            else:
+                out.setdefault(lid, int(e.block_timestamp))  # revoked while suspended: lapsed since the suspension
+    return out
+
+
+def standing(ctx: GatewayContext, licence_ids: list[str], catch_up: bool = True) -> dict[str, dict[str, Any]]:
+    """:func:`licence_checks` with, for each licence that no longer stands, ``lapsed_at``: when it stopped
+    standing (unix seconds, chain time) — the block time of the suspension or revocation (of the renewal
+    it was superseded by, when that one no longer stands), or its ``validUntil`` once expired, whichever
+    came first; None when the chain does not say (an event not indexed, a licence the chain does not
+    know). ``lapsed_at`` is None for a licence that stands. The audit's APP1 measures from it. ``catch_up``:
+    index up to the chain head first (not from inside the indexer's own listeners: the running gateway's
+    indexer keeps the index current there)."""
+    checks = licence_checks(ctx, licence_ids)
+    lapsed = {lid: c.get("renewed_as", {}).get("licence_id", lid) for lid, c in checks.items() if not c["valid"]}
+    final_checks = {f: checks[f] for f in lapsed.values() if f in checks}
+    if set(lapsed.values()) - set(final_checks):  # renewals: their own validity and expiry
+        final_checks.update(licence_checks(ctx, sorted(set(lapsed.values()) - set(final_checks))))
+    starts = _lapse_starts(ctx, set(lapsed.values()), catch_up)
+    for lid, check in checks.items():
+        check["lapsed_at"] = None
+        if lid not in lapsed:
+            continue
+        final = final_checks.get(lapsed[lid], {})
+        candidates = [starts[lapsed[lid]]] if lapsed[lid] in starts else []
+        until = int(final.get("valid_until") or 0)  # 0: no expiry
+        if until and (final.get("status") == "expired" or (candidates and until < candidates[0])):
+            candidates.append(until)  # expired (before it was suspended or revoked, if it was)
+        check["lapsed_at"] = min(candidates) if candidates else None
+    return checks
+
+
 def annotate(ctx: GatewayContext, row: SubsidyApplication, items: list[dict[str, Any]]) -> dict[str, Any]:
     """Re-check the application's licence-backed materials against the chain now: each such item gets
     ``licence_check`` and ``satisfied`` (False when its licence no longer stands and no document was
@@ -217,7 +281,8 @@ def _items(ctx: GatewayContext, application_id: str) -> list[dict[str, Any]]:
     with ctx.sessions() as s:
         return [{"code": m.code, "name": m.name, "satisfied_by": m.satisfied_by, "licence_id": m.licence_id,
                  "licence_type": m.licence_type, "licence_number": m.licence_number,
-                 "document_sha256": m.document_sha256, "document_leaf": m.document_leaf}
+                 "document_sha256": m.document_sha256, "document_leaf": m.document_leaf,
+                 "resupplied_at": m.resupplied_at}
                 for m in s.scalars(select(SubsidyMaterial).where(SubsidyMaterial.application_id == application_id)
                                    .order_by(SubsidyMaterial.id))]
 
@@ -262,6 +327,7 @@ def resupply(ctx: GatewayContext, uscc: str, application_id: str, code: str, sha
         m = s.scalar(select(SubsidyMaterial).where(SubsidyMaterial.application_id == row.id,
                                                    SubsidyMaterial.code == code))
         m.document_sha256, m.document_leaf = sha, leaf
+        m.resupplied_at = ctx.ledger.chain.now()  # chain time, as every step of the application
     items = _items(ctx, row.id)
     summary = annotate(ctx, row, items)
     return {"application_id": row.id, "material_items": items, "materials_check": summary}

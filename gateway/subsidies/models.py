@@ -181,6 +181,9 @@ class SubsidyMaterial(Base):
     licence_number: Mapped[str | None] = mapped_column(String(64))
     document_sha256: Mapped[str | None] = mapped_column(String(64))
     document_leaf: Mapped[str | None] = mapped_column(String(ID))
+    # a licence-backed material re-supplied as an upload after its licence lapsed: when (chain time, unix
+    # seconds); the audit measures APP1's wait up to it
+    resupplied_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class SubsidyVerification(Base):

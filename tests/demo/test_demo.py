@@ -164,3 +164,28 @@ def test_small_load_audit_catches_the_injected_anomalies(loaded) -> None:
     assert not missed, missed
     by_method = {x["method"] for x in manifest["anomalies"] if x["point"] in ("REV2", "USE2", "USE3", "REV6")}
     assert by_method == {"service", "tamper"}
+
+
+def test_small_load_product_recorded_anomalies_are_caught_from_the_ledger_alone(loaded) -> None:
+    """Without any external rows, every anomaly the product's own services recorded is caught on its subject:
+    a licence revoked under an application awaiting review (APP1), the drawn agency holding shares in the
+    applicant (REV3), a review decided two minutes after it was opened (REV4), among the others; and the
+    material re-supplied in time raises no APP1."""
+    from datetime import date
+
+    from audit.groundtruth import score
+    from audit.loader import scan_gateway
+
+    sg, _result, directory = loaded
+    manifest = json.loads((directory / "demo_anomalies.json").read_text(encoding="utf-8"))
+    native = dict(manifest, anomalies=[x for x in manifest["anomalies"] if x["method"] != "snapshot_input"])
+    as_of = date.fromisoformat(manifest["as_of"])
+    snap, scan = scan_gateway(sg.ctx, as_of=as_of)
+    scores = {s.point_id: s for s in score(scan, snap, native)}
+    injected = {x["point"] for x in native["anomalies"] if x["subject_id"]}
+    assert {"APP1", "REV3", "REV4"} <= injected
+    missed = {p: scores[p].missed_firms for p in injected if scores[p].caught < scores[p].labelled}
+    assert not missed, missed
+    app1 = {f.subject_id: f.level.name.lower() for f in scan.findings if f.point_id == "APP1"}
+    expected = {x["subject_id"]: x["level"] for x in native["anomalies"] if x["point"] == "APP1"}
+    assert app1 == expected  # the re-supplied material and every other application: no APP1
