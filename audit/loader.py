@@ -455,7 +455,8 @@ class Lapse:
 
 def _material_lapses(session: Session, apps: list[Any], licence_check: LicenceCheck) -> dict[str, Lapse]:
     """Per application with a licence-backed material whose licence lapsed after filing and before the
-    decision (it was submitted or under review then, ``materials.RESUPPLIABLE``): the lapse. A licence that
+    decision (it was submitted or under review then, ``materials.RESUPPLIABLE``; a lapse in the filing's second
+    counts: the filing checked the licence stood): the lapse. A licence that
     lapses after the approval is a payout matter (PAY4), not a missing material; an application rejected
     while an item was outstanding is settled (the rejection is the answer to an incomplete file); a licence
     standing again (reinstated) satisfies its material again."""
@@ -485,7 +486,7 @@ def _material_lapses(session: Session, apps: list[Any], licence_check: LicenceCh
             if at is None:
                 unknown |= waiting  # lapsed while awaiting review, since when the chain does not say (decided: the
                 continue            # sign-off refused a lapsed licence, so it lapsed after the decision)
-            if not (at > a.submitted_at and (waiting or (a.decided_at is not None and at < a.decided_at))):
+            if not (at >= a.submitted_at and (waiting or (a.decided_at is not None and at < a.decided_at))):
                 continue
             lapsed.append(at)
             if not m.document_sha256:

@@ -42,6 +42,9 @@ CHAIN_EVENT_KINDS: dict[str, str] = {
     "PolicyPublished": "policy.changed", "PolicyAmended": "policy.changed", "PolicyClosed": "policy.changed",
     "DrawExecuted": "draw.recorded",
 }
+# the licence registry's status changes → APP1's "licence.changed", for every application whose material the
+# licence stands in for (a licence revoked under an application awaiting review is a missing material)
+LICENCE_EVENTS = ("LicenceSuspended", "LicenceReinstated", "LicenceRevoked", "LicenceRenewed")
 _SCAN_LOCK = threading.Lock()
 
 
@@ -100,11 +103,16 @@ def on_events(env: AuditEnv, snapshot: Any, events: Iterable[Any], now: int) -> 
     return process(env, findings, now)
 
 
-def engine_events(rows: Iterable[Any]) -> list[Any]:
-    """Engine events (``audit.engine.Event``) for the indexer's new chain events (``ChainEvent`` rows)."""
+def engine_events(rows: Iterable[Any], sessions: Any = None) -> list[Any]:
+    """Engine events (``audit.engine.Event``) for the indexer's new chain events (``ChainEvent`` rows). With
+    ``sessions`` (the gateway's database), a licence's status change becomes a ``licence.changed`` event for
+    each application with a material that licence stands in for."""
     from audit.engine import Event
 
+    rows = list(rows)
     out: list[Any] = []
+    if sessions is not None:
+        out += [Event("licence.changed", application_id=app) for app in _licence_applications(sessions, rows)]
     for row in rows:
         kind = CHAIN_EVENT_KINDS.get(row.event)
         if kind is None or row.contract not in ("SubsidyLedger", "AgencyDraws"):
@@ -120,6 +128,27 @@ def engine_events(rows: Iterable[Any]) -> list[Any]:
             # the partial load that follows checks the rows it loads)
             out.append(Event("record.changed", application_id=args["applicationId"]))
     return list(dict.fromkeys(out))  # one evaluation per (kind, subject)
+
+
+def _licence_applications(sessions: Any, rows: list[Any]) -> list[str]:
+    """The applications with a licence-backed material whose licence one of ``rows`` suspends, reinstates,
+    revokes or renews (a renewal's old id: the material follows its successor)."""
+    from sqlalchemy import select
+
+    from gateway.subsidies.models import SubsidyMaterial
+
+    ids = set()
+    for row in rows:
+        if row.contract == "LicenceRegistry" and row.event in LICENCE_EVENTS:
+            args = json.loads(row.args) if isinstance(row.args, str) else dict(row.args)
+            lid = args.get("id") or args.get("oldId")
+            if lid:
+                ids.add(str(lid).lower())
+    if not ids:
+        return []
+    with sessions() as s:
+        return sorted(set(s.scalars(select(SubsidyMaterial.application_id)
+                                    .where(SubsidyMaterial.licence_id.in_(sorted(ids))))))
 
 
 def live_snapshot(env: AuditEnv, clock: Callable[[], float] = time.time) -> Any:
@@ -201,7 +230,11 @@ def event_listener(ctx: Any, snapshot_loader: SnapshotLoader | None = None,
     env = AuditEnv.from_context(ctx)
 
     def listen(rows: list[Any]) -> ApplyResult | None:
-        events = engine_events(rows)
+        try:
+            events = engine_events(rows, env.sessions)
+        except Exception:  # the indexer must keep indexing; the next full scan catches up
+            log.exception("audit: reading the events' applications failed")
+            return None
         if not events:
             return None
         try:

@@ -228,7 +228,7 @@ RULES = [
          "application already rejected.",
          "2 items missing → prompt; still missing 6 WD later → warning (5 WD → only the prompt); forwarded "
          "while missing → alarm; a licence revoked 10 WD after submission, re-supplied 2 WD later → nothing.",
-         {"supply_wd": 5}, ("application.submitted", "application.reviewed"), app1, revision=2,
+         {"supply_wd": 5}, ("application.submitted", "application.reviewed", "licence.changed"), app1, revision=2,
          sources="applications, subsidy_materials, chain (licence events)"),
     Rule("APP2", "apply", "application", "主体不符", "applicant facts differ from the registry",
          "Name, legal representative, registered capital, address and business scope declared vs the "

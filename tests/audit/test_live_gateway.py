@@ -58,3 +58,24 @@ def test_an_application_through_the_api_raises_its_alert_through_the_indexer(run
     # the first event loaded the ledger in full; the later ones patched the live snapshot
     assert live.full_loads >= 1 and live.patches >= 1
     assert set(ids) <= set(live.snapshot.index("applications"))
+
+
+def test_a_licence_revoked_under_an_application_awaiting_review_raises_app1_through_the_indexer(
+        running: SubsidyGateway) -> None:
+    """The licence registry's ``LicenceRevoked`` is an event APP1 concerns: the application whose material the
+    licence stood in for gets its missing-material prompt with no scan called (its filing was evaluated
+    before the revocation, so only the licence event can raise it)."""
+    sg = running
+    policy = sg.publish()
+    _, headers = sg.applicant(legal_representative="李四")
+    app = sg.applied(policy["id"], headers, declared={"legal_representative": "王五"})
+    assert app["status"] == "submitted"  # awaits review
+    wait_for_alert(sg, store.alert_id_of("APP2", "application", app["id"]))  # its filing was evaluated: no APP1
+    with sg.ctx.sessions() as s:
+        assert not s.query(store.AuditAlert).filter_by(point_id="APP1", subject_id=app["id"]).count()
+    licence = {m["code"]: m for m in app["material_items"]}["business_licence"]["licence_id"]
+    r = sg.client.post(f"/licences/{licence}/revoke", json={"reason_code": 7}, headers=sg.member("MARKET-admin"))
+    assert r.status_code == 200, r.text
+    alert = wait_for_alert(sg, store.alert_id_of("APP1", "application", app["id"]))
+    assert (alert.level, alert.condition, alert.application_id) == (Level.PROMPT, "active", app["id"])
+    assert alert.rule_version.startswith("APP1@2+")
