@@ -73,6 +73,10 @@ def _word_decoder(abi_type: str) -> Callable[[bytes], Any] | None:
             return found
         return address
     bits = _uint_bits(abi_type)
+    if bits == 256:
+        def uint256(word: bytes) -> int:
+            return int.from_bytes(word, "big")  # 32 bytes: always in range
+        return uint256
     if bits is not None:
         limit = 1 << bits
 
@@ -95,8 +99,10 @@ def _output_decoder(outputs: list[dict[str, Any]]) -> tuple[int, Callable[[bytes
         if not parts or any(p is None for p in parts):
             return None
 
+        fields = [(p, 32 * i, 32 * i + 32) for i, p in enumerate(parts)]
+
         def struct(data: bytes) -> tuple:
-            return tuple(p(data[32 * i:32 * i + 32]) for i, p in enumerate(parts))  # type: ignore[misc]
+            return tuple([p(data[a:b]) for p, a, b in fields])  # type: ignore[misc]
         return 32 * len(parts), struct
     word = _word_decoder(out.get("type", ""))
     return None if word is None else (32, word)
@@ -160,24 +166,47 @@ def _function(contract: Any, name: str) -> _Function | None:
 
 # ---------------------------------------------------------------------------- JSON-RPC batches
 
-_local = threading.local()  # per thread: one keep-alive connection per node
+_local = threading.local()  # per thread: a requests session (https:// and other nodes)
+MAX_IDLE = 8  # kept-alive connections kept per plain http:// node while no request uses them
+_idle: dict[tuple[Any, ...], list[socket.socket]] = {}  # (host, port, timeout) -> connections not in use
+_idle_lock = threading.Lock()
 
 
 def _forget_connections() -> None:
-    _local.__dict__.clear()  # a forked child must not talk over its parent's sockets
+    """In a forked child: the parent's sockets are the parent's (neither used nor closed here)."""
+    global _idle_lock
+    _local.__dict__.clear()
+    _idle.clear()
+    _idle_lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_connections)
+
+
+def _take_connection(key: tuple[Any, ...]) -> socket.socket | None:
+    with _idle_lock:
+        idle = _idle.get(key)
+        return idle.pop() if idle else None
+
+
+def _give_back(key: tuple[Any, ...], sock: socket.socket) -> None:
+    with _idle_lock:
+        idle = _idle.setdefault(key, [])
+        if len(idle) < MAX_IDLE:
+            idle.append(sock)
+            return
+    sock.close()
 
 
 def _post(provider: HTTPProvider, body: bytes) -> Any:
     """POST a JSON-RPC body to the provider's node; the parsed reply, or None.
 
     Plain ``http://`` nodes (the embedded anvil, Besu on a private network) are spoken to over a
-    kept-alive socket per thread, the request in one segment and the reply parsed by
-    ``http.client``: ``requests`` costs about 1 ms more per request, more than the node takes
-    to answer. ``https://`` goes through ``requests`` with the provider's
-    settings (certificates, proxies).
+    kept-alive socket, the request in one segment and the reply parsed by ``http.client``:
+    ``requests`` costs about 1 ms more per request, more than the node takes to answer. The
+    sockets are shared between threads (one request at a time each), so that a batch verification's
+    short-lived reading thread reuses a connection rather than opening one (a few ms under load).
+    ``https://`` goes through ``requests`` with the provider's settings (certificates, proxies).
     """
     kwargs = dict(provider.get_request_kwargs())
     headers = dict(kwargs.pop("headers", None) or {"Content-Type": "application/json"})
@@ -188,7 +217,6 @@ def _post(provider: HTTPProvider, body: bytes) -> Any:
             _local.session = requests.Session()
         reply = _local.session.post(provider.endpoint_uri, data=body, headers=headers, **{"timeout": timeout, **kwargs})
         return reply.json() if reply.status_code == 200 else None
-    connections = _local.__dict__.setdefault("connections", {})
     key = (url.hostname, url.port or 80, timeout)
     path = (url.path or "/") + (f"?{url.query}" if url.query else "")
     host = url.netloc.rsplit("@", 1)[-1]
@@ -196,26 +224,26 @@ def _post(provider: HTTPProvider, body: bytes) -> Any:
                        *(f"{k}: {v}\r\n" for k, v in headers.items() if k.lower() not in ("host", "content-length")),
                        "\r\n"]).encode("latin-1") + body  # one send: headers and body in one segment
     for attempt in (1, 2):
-        sock = connections.get(key)
+        sock = _take_connection(key) if attempt == 1 else None  # once more: on a new connection
         fresh = sock is None
         try:
             if fresh:
-                sock = connections[key] = socket.create_connection(key[:2], timeout)
+                sock = socket.create_connection(key[:2], timeout)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.sendall(request)
             reply = http.client.HTTPResponse(sock, method="POST")
             reply.begin()
             data = reply.read()
         except (OSError, http.client.HTTPException):
-            connections.pop(key, None)
             if sock is not None:
                 sock.close()
             if fresh or attempt == 2:
                 raise
             continue  # a kept-alive connection the node had closed: once more on a new one
         if reply.will_close:
-            connections.pop(key, None)
             sock.close()
+        else:
+            _give_back(key, sock)
         return json.loads(data) if reply.status == 200 else None
     return None  # pragma: no cover
 
@@ -334,7 +362,9 @@ class _Functions:
 
     def __getattr__(self, name: str) -> Callable[..., "_Call"]:
         live = getattr(self._contract.functions, name)
-        return lambda *args, **kwargs: _Call(self._contract, live, name, args, kwargs, self._answers)
+        contract, answers = self._contract, self._answers
+        function = self.__dict__[name] = lambda *args, **kwargs: _Call(contract, live, name, args, kwargs, answers)
+        return function  # kept: the next use of this function does not come back here
 
 
 class _Call:

@@ -27,6 +27,7 @@ from gateway.documents.openattestation import (
     salt_data,
     unsalt,
     verify_signature,
+    verify_signature_and_unsalt,
     wrap_document,
     wrap_documents,
 )
@@ -375,3 +376,54 @@ def test_schema_validation_agrees_with_js(js) -> None:
         except SchemaValidationError:
             ours_ok.append(False)
     assert dict(zip(docs, ours_ok)) == dict(zip(docs, js_ok))
+
+
+# --------------------------------------------------------------------------- (f) verify and unsalt in one walk
+def _separately(doc: Any) -> tuple[Any, Any]:
+    """What verify_signature, then unsalt of an intact document, give (or the error each raises)."""
+    try:
+        intact = verify_signature(doc)
+    except OpenAttestationError as exc:
+        return "raises", (type(exc), str(exc))
+    if not intact:
+        return False, None
+    try:
+        return True, unsalt(doc)
+    except OpenAttestationError:
+        return True, None  # the one-walk form leaves the error to unsalt
+
+
+def _together(doc: Any) -> tuple[Any, Any]:
+    try:
+        return verify_signature_and_unsalt(doc)
+    except OpenAttestationError as exc:
+        return "raises", (type(exc), str(exc))
+
+
+def test_verify_and_unsalt_in_one_walk_agrees_with_the_two_steps() -> None:
+    """A verifier hashes and unsalts the fields in one walk: same verdict, same data, same errors,
+    for every value kind, obfuscated fields, tampering and malformed documents."""
+    batch = wrap_documents([licence(i) for i in range(3)])
+    salt = "8f2b8d4e-5a4b-4c1d-9e3f-0a1b2c3d4e5f"
+    odd_values = {"undefined": f"{salt}:undefined:", "padded number": f"{salt}:number:  42 ", "big": f"{salt}:number:"
+                  + "9" * 16, "hex number": f"{salt}:number:0x1f", "UPPER salt": f"{salt.upper()}:string:X  ",
+                  "not salted": "plain", "list": [f"{salt}:undefined:", f"{salt}:boolean:true", f"{salt}:null:null"]}
+    odd = wrap_document({**licence(9), "odd": odd_values}, validate=False)  # re-salted: the values are salted twice
+    odd["data"]["odd"] = odd_values  # the raw values themselves, re-signed below
+    target = digest(odd)
+    odd_signed = {**odd, "signature": {**odd["signature"], "targetHash": target, "merkleRoot": target, "proof": []}}
+    bad_annotation = {**odd_signed, "data": {**odd_signed["data"], "odd": f"{salt}:date:2024"}}
+    bad_target = digest(bad_annotation)
+    bad_annotation["signature"] = {**odd_signed["signature"], "targetHash": bad_target, "merkleRoot": bad_target}
+    dotted = copy.deepcopy(batch[0])
+    dotted["data"]["a.b"] = dotted["data"]["id"]
+    docs = {"plain": batch[1], "obfuscated": obfuscate(batch[0], ["holder.uscc", "scope"]), "odd values": odd_signed,
+            "unsalt refuses": bad_annotation, "dotted key": dotted, **_tampered(batch[2]),
+            "no data": {"signature": batch[0]["signature"]}, "bad proof": {**batch[0], "signature": {
+                **batch[0]["signature"], "proof": ["zz" * 32]}}, "not a dict": [batch[0]]}
+    together = {name: _together(doc) for name, doc in docs.items()}
+    assert together == {name: _separately(doc) for name, doc in docs.items()}
+    assert together["plain"][0] is True and together["obfuscated"][0] is True and together["odd values"][0] is True
+    assert together["odd values"][1]["odd"] == unsalt(odd_signed)["odd"]
+    assert together["unsalt refuses"] == (True, None)
+    assert together["dotted key"][0] == "raises" and together["target hash"] == (False, None)

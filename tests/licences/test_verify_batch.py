@@ -187,3 +187,31 @@ def test_prefetched_values_are_what_web3_returns(issued: Issued) -> None:
         assert found and value == live and type(value) is type(live), name
         if isinstance(live, tuple):
             assert [type(v) for v in value] == [type(v) for v in live]
+
+
+def test_reads_survive_a_node_restart_with_kept_alive_connections(tmp_path) -> None:
+    """The batched reads keep idle connections to the node for the next verification; after the node
+    restarts, those connections are dead, and the next read still gets its answer (on a new one)."""
+    import socket
+
+    from web3 import HTTPProvider
+
+    from gateway.verification import prefetch
+
+    port = free_port()
+    node = AnvilNode(NodeSettings(port=port), tmp_path / "node")
+    node.start()
+    provider = HTTPProvider(node.url)
+    ask = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
+    try:
+        chain_id = prefetch._post(provider, ask)["result"]
+        key = ("127.0.0.1", port, 30)
+        for _ in range(2):  # two more kept-alive connections, as threads reading at once would leave
+            prefetch._give_back(key, socket.create_connection(key[:2]))
+        node.stop()
+        node = AnvilNode(NodeSettings(port=port), tmp_path / "node")
+        node.start()
+        assert prefetch._post(provider, ask)["result"] == chain_id
+        assert prefetch._post(provider, ask)["result"] == chain_id
+    finally:
+        node.stop()
