@@ -184,21 +184,23 @@ def new_notice_id(policy_id: bytes) -> bytes:
 
 
 def notice_period(ctx: GatewayContext, policy_id: str, working_days: int | None) -> int:
-    """The notice period in working days: as asked, else the policy's (front half), else [payouts]."""
+    """The notice period in working days: as asked (never shorter than the policy's), else the policy's
+    (front half), else [payouts]. A notice shorter than the policy's period is refused here, with the
+    policy's figure, instead of by the contract's ``NoticeTooShort`` — which measures the period in calendar
+    days and so would let a shorter one through on some weekdays and not on others."""
+    from gateway.subsidies.models import SubsidyPolicy
+
+    with ctx.sessions() as s:
+        row = s.get(SubsidyPolicy, policy_id)
+    policy_days = int(row.notice_workdays) if row is not None and row.notice_workdays else None
     if working_days is not None:
         if not 1 <= working_days <= 60:
             raise FundError("invalid_working_days", "a notice runs 1 to 60 working days")
+        if policy_days is not None and working_days < policy_days:
+            raise FundError("notice_shorter_than_policy", f"the policy's notice period is {policy_days} working "
+                            f"days; a notice of {working_days} would end before it", policy_workdays=policy_days)
         return working_days
-    try:
-        from gateway.subsidies.models import SubsidyPolicy
-
-        with ctx.sessions() as s:
-            row = s.get(SubsidyPolicy, policy_id)
-        if row is not None and row.notice_workdays:
-            return int(row.notice_workdays)
-    except ImportError:  # pragma: no cover
-        pass
-    return ctx.settings.payouts.notice_workdays
+    return policy_days if policy_days is not None else ctx.settings.payouts.notice_workdays
 
 
 @dataclass

@@ -59,10 +59,13 @@ def enterprise_with_account(sg: SubsidyGateway, account_no: str | None = None) -
     return uscc, headers
 
 
-def open_notice(sg: SubsidyGateway, policy_id: str, apps: list[str], working_days: int = 3) -> dict[str, Any]:
-    response = sg.client.post("/funds/notices", json={"policy_id": policy_id, "application_ids": apps,
-                                                      "title": "2027年度高新技术企业奖励公示",
-                                                      "working_days": working_days},
+def open_notice(sg: SubsidyGateway, policy_id: str, apps: list[str], working_days: int | None = None
+                ) -> dict[str, Any]:
+    """Open a notice of ``working_days`` (default: the policy's notice period)."""
+    body: dict[str, Any] = {"policy_id": policy_id, "application_ids": apps, "title": "2027年度高新技术企业奖励公示"}
+    if working_days is not None:
+        body["working_days"] = working_days
+    response = sg.client.post("/funds/notices", json=body,
                               headers=sg.member(POLICY_MEMBER))
     assert response.status_code == 201, response.text
     return response.json()

@@ -23,6 +23,23 @@ def _lines(raw: bytes, name: str = "batch.csv") -> tuple[bf.Control, list[bf.Exp
 
 # ---------------------------------------------------------------------------- notices and objections
 
+def test_a_notice_shorter_than_the_policys_period_is_refused_whatever_the_weekday(sg: SubsidyGateway) -> None:
+    """The policy says 5 working days: a notice of 3 is refused with the policy's figure before any transaction
+    (the contract's floor is in calendar days, so on a Wednesday it would have let 3 working days through),
+    and no notice is written; without working_days the notice runs the policy's 5."""
+    policy = sg.publish()
+    _, headers = sg.applicant()
+    app = sg.applied(policy["id"], headers)
+    assert app["status"] == "approved"
+    body = {"policy_id": policy["id"], "application_ids": [app["id"]], "title": "公示", "working_days": 3}
+    error = error_of(sg.client.post("/funds/notices", json=body, headers=sg.member(POLICY_MEMBER)), 422,
+                     "notice_shorter_than_policy")
+    assert "5 working days" in error["message"]
+    assert application(sg, app["id"])["status"] == "approved"  # nothing noticed
+    notice = open_notice(sg, policy["id"], [app["id"]])
+    assert notice["working_days"] == 5 and notice["chain"]["matches"] is True
+
+
 def test_a_notice_runs_its_working_days_and_anchors_its_list(sg: SubsidyGateway) -> None:
     policy_id = publish_on_chain(sg)
     uscc, _ = enterprise_with_account(sg)
