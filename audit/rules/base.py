@@ -255,6 +255,9 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return v[keep]
 
 
+DENSE_KEYS_PER_ROW = 4  # group_ids ranks keys through a table (no sort) while there are at most this many per row
+
+
 def group_ids(*cols: np.ndarray) -> np.ndarray:
     """Dense group number of each row for the combination of integer columns."""
     if len(cols[0]) == 0:
@@ -262,10 +265,16 @@ def group_ids(*cols: np.ndarray) -> np.ndarray:
     arrays = [np.asarray(c, dtype=np.int64) for c in cols]
     lows = [int(a.min()) for a in arrays]
     spans = [int(a.max()) - lo + 1 for a, lo in zip(arrays, lows)]
-    if float(np.prod([float(x) for x in spans])) < 2.0 ** 62:  # one composite key, one sort
+    total = float(np.prod([float(x) for x in spans]))
+    if total < 2.0 ** 62:  # one composite key, one sort
         key = np.zeros(len(arrays[0]), dtype=np.int64)
         for a, lo, span in zip(arrays, lows, spans):
             key = key * span + (a - lo)
+        if total <= DENSE_KEYS_PER_ROW * len(key) + 1024:  # few possible keys: rank them without sorting
+            present = np.zeros(int(total), dtype=bool)
+            present[key] = True
+            rank = np.cumsum(present, dtype=np.int64) - 1
+            return rank[key]  # the same numbers np.unique's inverse gives: keys ranked in ascending order
         return np.unique(key, return_inverse=True)[1].astype(np.int64)
     g = np.zeros(len(cols[0]), dtype=np.int64)
     for c in arrays:
