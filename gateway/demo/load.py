@@ -37,7 +37,7 @@ from gateway.services import documents
 from gateway.services import licences as licence_service
 from gateway.subsidies import applications, draws, materials, notices, payouts, policies, reviews, trace, usage
 from gateway.subsidies import audit_data, bankfiles
-from gateway.subsidies.models import SubsidyApplication, SubsidyMaterial, SubsidyPolicy
+from gateway.subsidies.models import SubsidyApplication, SubsidyPolicy
 from oracle import service as oracle_service
 from oracle.adapters import bank_flow
 from oracle.facts import CST
@@ -443,11 +443,16 @@ class Loader:
     def _agency_shareholder(self, a: AppPlan, agency: Any) -> None:
         """REV3: the registry's next extract of the applicant lists the verification agency drawn for its
         application among its shareholders (a corporate shareholder, by USCC)."""
-        header = sample_files.REGISTRY_HEADER
-        row = sample_files.registry_rows([self.firms[a.uscc]])[0]
-        col = header.index("shareholders")
-        row[col] = ";".join(x for x in (row[col], f"{agency.name}|{agency.uscc}") if x)
-        self._ingest("registry-agency-shareholder.csv", header, [row], "ENTERPRISE_REGISTRY", self.clock.now())
+        row = self._with_shareholder(a.uscc, agency.name, agency.uscc)
+        self._ingest("registry-agency-shareholder.csv", sample_files.REGISTRY_HEADER, [row], "ENTERPRISE_REGISTRY",
+                     self.clock.now())
+
+    def _with_shareholder(self, uscc: str, name: str, id_number: str) -> list[str]:
+        """The firm's registry row with one more shareholder (``name|ID number or USCC``)."""
+        row = sample_files.registry_rows([self.firms[uscc]])[0]
+        col = sample_files.REGISTRY_HEADER.index("shareholders")
+        row[col] = ";".join(x for x in (row[col], f"{name}|{id_number}") if x)
+        return row
 
     # ---------------------------------------------------------------- days 2-12: review
 
@@ -640,7 +645,6 @@ class Loader:
     def reviewer_shareholders(self) -> None:
         """REV2: a level-1 reviewer declares their identity (the keyed hash of their ID number), and the
         registry's next extract lists them among the shareholders of a firm whose application they passed."""
-        header = sample_files.REGISTRY_HEADER
         rows = []
         for n, a in enumerate(x for x in self.plan.applications if x.shareholder_reviewer and x.key in self.ids):
             p = self.plan.policy(a.policy)
@@ -648,12 +652,10 @@ class Loader:
             id_number = f"3501021980010{n:04d}X"
             audit_data.declare_identity(self.ctx, reviewer.address, p.department, ("reviewer",), reviewer.address,
                                         id_number, [])
-            row = sample_files.registry_rows([self.firms[a.uscc]])[0]
-            col = header.index("shareholders")
-            row[col] = ";".join(x for x in (row[col], f"林某某|{id_number}") if x)
-            rows.append(row)
+            rows.append(self._with_shareholder(a.uscc, "林某某", id_number))
         if rows:
-            self._ingest("registry-shareholders.csv", header, rows, "ENTERPRISE_REGISTRY", self.clock.now())
+            self._ingest("registry-shareholders.csv", sample_files.REGISTRY_HEADER, rows, "ENTERPRISE_REGISTRY",
+                         self.clock.now())
 
     # ---------------------------------------------------------------- use, claw-back
 
@@ -760,11 +762,7 @@ class Loader:
     def _lapsed_material(self, a: AppPlan) -> dict[str, Any]:
         """The application's licence-backed material to lapse: one whose licence is not the business licence
         when there is one (its other standing is untouched)."""
-        with self.ctx.sessions() as s:
-            items = [{"code": m.code, "name": m.name, "licence_id": m.licence_id, "licence_type": m.licence_type}
-                     for m in s.scalars(select(SubsidyMaterial).where(SubsidyMaterial.application_id == self.ids[a.key],
-                                                                      SubsidyMaterial.satisfied_by == "licence")
-                                        .order_by(SubsidyMaterial.id))]
+        items = [m for m in materials.material_items(self.ctx, self.ids[a.key]) if m["satisfied_by"] == "licence"]
         if not items:
             raise DemoError(f"application {a.key} has no licence-backed material to lapse")
         return next((m for m in items if m["licence_type"] != "BUSINESS_LICENCE"), items[0])

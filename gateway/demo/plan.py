@@ -369,6 +369,7 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
             subject = "payout" if point == "PAY2" else "application"
             out.append(Injection(point, label.level, subject, a.key, method, f"oracle sample: {label.kind}",
                                  uscc=label.uscc, source="oracle.sample", rows=rows))
+    apps_per_firm = Counter(x.uscc for x in apps)
     bulk = [a for a in apps if not a.labels and a.path in ("auto", "manual")
             and a.policy not in (narrow.key, closed_unreached.key, never_paid.key, short_window.key, free.key)]
     def take(stage: str | tuple[str, ...], path: str | None = None) -> AppPlan:
@@ -472,9 +473,8 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
     # REV3: the application is drawn for on its own (which of a policy's applications a draw picks is the
     # chain's random choice), and the agency drawn for it turns out to hold shares in the applicant
     drawn = {p.key for p in pols if p.draw}
-    per_firm = Counter(x.uscc for x in apps)
     a = next((x for x in bulk if x.policy in drawn and x.stage in ("used", "paid") and not x.labels
-              and per_firm[x.uscc] == 1), None) or take(("used", "paid"))
+              and apps_per_firm[x.uscc] == 1), None) or take(("used", "paid"))
     if a.policy not in drawn:
         next(p for p in pols if p.key == a.policy).draw = True
     a.labels.append("demo")
@@ -543,9 +543,8 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
          a.uscc)
     # a registry change concerns the firm: firms with this one application only, so that no other
     # application of theirs is touched
-    counts = Counter(x.uscc for x in apps)
     for change, level in (("abnormal", "prompt"), ("moved_out", "warning"), ("deregistered", "alarm")):
-        single = [x for x in bulk if x.stage == "approved" and not x.labels and counts[x.uscc] == 1]
+        single = [x for x in bulk if x.stage == "approved" and not x.labels and apps_per_firm[x.uscc] == 1]
         a = single[0] if single else take("approved")
         if single:
             a.labels.append("demo")
@@ -589,7 +588,8 @@ def _inject(rng: random.Random, sample: Sample, kinds: dict[str, list[str]], pol
 
 
 def _lapsing(bulk: list[AppPlan], licences: dict[str, list[str]], pols: list[PolicyPlan]) -> AppPlan:
-    """An unlabelled manual application left under review, of a firm with no other application, whose policy
+    """An unlabelled manual application left under review, of a firm with no other application among ``bulk``
+    (it may have some elsewhere: decided before the lapse, they are not APP1's), whose policy
     takes one of the firm's licences other than its business licence for a material (a high-tech or patent
     certificate lapses without touching the firm's other standing); failing that, any such application; in a
     small plan, an approved one left under review instead."""

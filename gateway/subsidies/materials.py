@@ -18,21 +18,18 @@ was re-supplied (``SubsidyMaterial.resupplied_at``).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import keccak
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 
 from chain.db import transaction
-from chain.indexer import ChainEvent
 from gateway.context import GatewayContext
 from gateway.documents.vault import VaultError
 from gateway.services import documents
-from gateway.subsidies.autoverify import HeldLicence, _registry, read_licences
+from gateway.subsidies.autoverify import HeldLicence, read_licences
 from gateway.subsidies.models import SubsidyApplication, SubsidyMaterial, SubsidyPolicy
 from gateway.subsidies.policies import MaterialSpec, SubsidyError, canonical
 
@@ -195,28 +192,22 @@ def _lapse_starts(ctx: GatewayContext, licence_ids: set[str], catch_up: bool) ->
     ``LicenceRevoked`` not followed by ``LicenceReinstated``), from the event index (brought up to the chain
     head first with ``catch_up``). A licence with no such event indexed is left out (its lapse time is
     unknown)."""
-    indexer = ctx.ledger.indexer
-    if indexer is None or not licence_ids:
+    from gateway.subsidies import trace
+
+    if ctx.ledger.indexer is None or not licence_ids:
         return {}
     if catch_up:
-        try:
-            indexer.run_once()
-        except IntegrityError:
-            pass  # the background indexer wrote the same range meanwhile
-    q = select(ChainEvent).where(ChainEvent.chain_id == ctx.ledger.chain.chain_id,
-                                 ChainEvent.address == _registry(ctx).address, ChainEvent.event.in_(LAPSE_EVENTS))
-    if len(licence_ids) <= MAX_ID_FILTER:
-        q = q.where(or_(*[ChainEvent.args.contains(f'"id": "{lid}"') for lid in sorted(licence_ids)]))
+        trace.catch_up(ctx)
+    needles = sorted(licence_ids) if len(licence_ids) <= MAX_ID_FILTER else ()
     out: dict[str, int] = {}
-    with ctx.sessions() as s:
-        for e in s.scalars(q.order_by(ChainEvent.block_number, ChainEvent.log_index)):
-            lid = json.loads(e.args).get("id")
-            if lid not in licence_ids:
-                continue
-            if e.event == "LicenceReinstated":
-                out.pop(lid, None)
-            else:
-                out.setdefault(lid, int(e.block_timestamp))  # revoked while suspended: lapsed since the suspension
+    for e in trace.indexed_events(ctx, LAPSE_EVENTS, *needles):
+        lid = e["args"].get("id")
+        if e["contract"] != "LicenceRegistry" or lid not in licence_ids:
+            continue
+        if e["event"] == "LicenceReinstated":
+            out.pop(lid, None)
+        else:
+            out.setdefault(lid, int(e["time"]))  # revoked while suspended: lapsed since the suspension
     return out
 
 
@@ -277,7 +268,8 @@ def annotate(ctx: GatewayContext, row: SubsidyApplication, items: list[dict[str,
             "sign_off_allowed": not lapsed if row.status in RESUPPLIABLE else None}  # None: not awaiting review
 
 
-def _items(ctx: GatewayContext, application_id: str) -> list[dict[str, Any]]:
+def material_items(ctx: GatewayContext, application_id: str) -> list[dict[str, Any]]:
+    """The application's materials as recorded at filing (and re-supplied since), in filing order."""
     with ctx.sessions() as s:
         return [{"code": m.code, "name": m.name, "satisfied_by": m.satisfied_by, "licence_id": m.licence_id,
                  "licence_type": m.licence_type, "licence_number": m.licence_number,
@@ -290,7 +282,7 @@ def _items(ctx: GatewayContext, application_id: str) -> list[dict[str, Any]]:
 def check_signoff(ctx: GatewayContext, row: SubsidyApplication) -> None:
     """Refuse to approve (sign off) an application whose licence-backed material no longer stands on
     chain and was not re-supplied (409 ``licence_material_invalid``)."""
-    items = _items(ctx, row.id)
+    items = material_items(ctx, row.id)
     summary = annotate(ctx, row, items)
     if summary["no_longer_satisfied"]:
         why = "; ".join(f"{m['code']}: {m['unsatisfied_reason']}" for m in items if m["code"] in
@@ -312,7 +304,7 @@ def resupply(ctx: GatewayContext, uscc: str, application_id: str, code: str, sha
         raise SubsidyError("not_applicant", "an enterprise re-supplies materials of its own applications only", 403)
     if row.status not in RESUPPLIABLE:
         raise SubsidyError("invalid_status", f"the application is {row.status}: its materials are settled", 409)
-    items = {m["code"]: m for m in _items(ctx, row.id)}
+    items = {m["code"]: m for m in material_items(ctx, row.id)}
     item = items.get(code)
     if item is None:
         raise SubsidyError("unknown_material", f"the application has no material {code!r}", 404)
@@ -328,7 +320,7 @@ def resupply(ctx: GatewayContext, uscc: str, application_id: str, code: str, sha
                                                    SubsidyMaterial.code == code))
         m.document_sha256, m.document_leaf = sha, leaf
         m.resupplied_at = ctx.ledger.chain.now()  # chain time, as every step of the application
-    items = _items(ctx, row.id)
+    items = material_items(ctx, row.id)
     summary = annotate(ctx, row, items)
     return {"application_id": row.id, "material_items": items, "materials_check": summary}
 
