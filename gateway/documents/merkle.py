@@ -46,7 +46,7 @@ except ImportError:  # pragma: no cover - fallback when safe-pysha3 is absent
         return _keccak.new(data=data, digest_bits=256).hexdigest()
 
 
-__all__ = ["MerkleError", "MerkleTree", "combine", "keccak256", "keccak256_hex", "verify_proof"]
+__all__ = ["MerkleError", "MerkleTree", "combine", "gc_paused", "keccak256", "keccak256_hex", "verify_proof"]
 
 
 class MerkleError(ValueError):
@@ -68,7 +68,7 @@ def _as_hash(value: bytes | bytearray | memoryview, what: str) -> bytes:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic GC while allocating many small acyclic tuples/lists (halves bulk-proof time)."""
     was_enabled = gc.isenabled()
     gc.disable()
@@ -182,7 +182,7 @@ class MerkleTree:
         Built top-down: a node's proof is its sibling followed by its parent's proof, so each
         level costs one tuple concatenation per node instead of one Python step per proof element.
         """
-        with _gc_paused():
+        with gc_paused():
             return self._all_proofs(self._layers)
 
     def proofs_hex(self) -> list[list[str]]:
@@ -190,7 +190,7 @@ class MerkleTree:
 
         Each node is converted once, not once per proof it appears in.
         """
-        with _gc_paused():
+        with gc_paused():
             return self._all_proofs([[node.hex() for node in layer] for layer in self._layers[:-1]] + [[]])
 
     def _all_proofs(self, layers: list[list]) -> list[list]:

@@ -38,7 +38,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from gateway.documents.merkle import MerkleError, MerkleTree, _gc_paused, _keccak_256, keccak256_hex, verify_proof
+from gateway.documents.merkle import MerkleError, MerkleTree, _keccak_256, gc_paused, keccak256_hex, verify_proof
 
 __all__ = [
     "SCHEMA_V2",
@@ -58,6 +58,7 @@ __all__ = [
     "obfuscate",
     "salt_data",
     "unsalt",
+    "unsalt_field",
     "validate_raw_document",
     "verify_signature",
     "verify_signature_and_unsalt",
@@ -428,6 +429,15 @@ def unsalt(wrapped: dict[str, Any]) -> dict[str, Any]:
     return _unsalt(_data_of(wrapped))
 
 
+def unsalt_field(wrapped: dict[str, Any], field: str) -> Any:
+    """``unsalt(wrapped)[field]`` without unsalting the other fields (KeyError as that would give for a
+    field that is absent or unsalts to undefined)."""
+    value = _unsalt(wrapped["data"][field])
+    if value is _UNDEFINED:
+        raise KeyError(field)
+    return value
+
+
 # --------------------------------------------------------------------------- flatten + digest
 def _flatten(data: Any) -> dict[str, Any]:
     """``flatley.flatten`` with OA's "no ``.`` in keys" coercion."""
@@ -660,7 +670,7 @@ def _wrap_slice_worker(job: tuple[int, int, Sequence[Any] | None, str | None, bo
     start, stop, documents, external_schema_id, validate = job
     if documents is None:  # forked: read the parent's list, nothing was pickled to get here
         documents = _FORKED_INPUT[start:stop]  # type: ignore[index]
-    with _gc_paused():
+    with gc_paused():
         return _wrap_slice(documents, start, external_schema_id, validate)
 
 
@@ -710,7 +720,7 @@ def wrap_documents(
     if not documents:
         raise OpenAttestationError("wrap_documents needs at least one document")
     processes = max(1, min(int(processes), len(documents) // PARALLEL_MIN_PER_PROCESS))
-    with _gc_paused():  # millions of small acyclic objects: the cyclic GC would only rescan them
+    with gc_paused():  # millions of small acyclic objects: the cyclic GC would only rescan them
         if processes > 1:
             docs, targets = _wrap_parallel(documents, processes, external_schema_id, validate)
         else:

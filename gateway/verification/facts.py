@@ -43,7 +43,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from chain.roles import code_to_bytes32
-from gateway.verification.licences import Contracts, _hex32, _unsalted, licence_id_of
+from gateway.documents import openattestation as oa
+from gateway.verification.licences import Contracts, _hex32, licence_id_of
 from gateway.verification.prefetch import Key, Prefetch, PrefetchedContract, _post, live_contract
 
 __all__ = ["ChainFacts", "status_of"]
@@ -277,7 +278,8 @@ class ChainFacts:
             except Exception:  # noqa: BLE001 - the fragment will report it
                 pass
             try:
-                lid = licence_id_of({"id": unsalted["id"] if unsalted is not None else _unsalted(document, "id")})
+                lid = licence_id_of({"id": unsalted["id"] if unsalted is not None
+                                     else oa.unsalt_field(document, "id")})
             except Exception:  # noqa: BLE001
                 continue
             record = self._records.get(lid)
@@ -300,7 +302,7 @@ class ChainFacts:
                 continue
             try:
                 licence_type = code_to_bytes32(unsalted["licenceType"] if unsalted is not None
-                                               else _unsalted(document, "licenceType"))
+                                               else oa.unsalt_field(document, "licenceType"))
             except Exception:  # noqa: BLE001
                 continue
             key = (licence_type, record[f["department"]], record[f["issuedAt"]])

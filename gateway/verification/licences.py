@@ -15,7 +15,7 @@ from typing import Any
 from chain.roles import bytes32_to_code, code_to_bytes32
 from chain.structs import call_struct
 from gateway.documents import openattestation as oa
-from gateway.documents.merkle import _gc_paused
+from gateway.documents.merkle import gc_paused
 from gateway.verification.prefetch import Prefetch, is_prefetched, live_contract
 from gateway.verification.verdict import INVALID, VALID, Fragment, Verdict, run
 
@@ -211,7 +211,7 @@ def _verify_chunks(docs: Sequence[dict[str, Any]], live: Contracts, now: int | N
     parts = [docs[a:b] for a, b in _chunk_bounds(len(docs), chunk)]
     verdicts: list[Verdict] = []
     # verdicts are small acyclic objects: the cyclic GC would only rescan (here: the documents just loaded)
-    with _gc_paused(), ThreadPoolExecutor(1, thread_name_prefix="licence-prefetch") as pool:
+    with gc_paused(), ThreadPoolExecutor(1, thread_name_prefix="licence-prefetch") as pool:
         # every chunk's reads queued at once: one after the other, the node never idle between them
         pending = [pool.submit(_prefetched, part, live) for part in parts]
         for part, answers in zip(parts, pending):
@@ -271,14 +271,6 @@ def _verify_parallel(docs: list[dict[str, Any]], live: Contracts, spec: tuple, n
     return verdicts
 
 
-def _unsalted(document: Any, field: str) -> Any:
-    """``oa.unsalt(document)[field]`` without unsalting the rest (raises as that would)."""
-    value = document["data"][field]
-    if type(value) is str and value[36:44] == ":string:" and oa._UUID4.match(value, 0, 36):  # the common case
-        return value[44:].rstrip(oa._JS_WS)
-    return oa.unsalt({"data": {field: value}})[field]
-
-
 def _prefetched(documents: Sequence[Any], contracts: Contracts) -> Contracts:
     """Stand-ins for ``contracts`` holding the answers to the calls :func:`verify_licence` will make
     for ``documents``: two rounds of batched reads (the authority check needs the record first).
@@ -297,7 +289,7 @@ def _prefetched(documents: Sequence[Any], contracts: Contracts) -> Contracts:
             except Exception:  # noqa: BLE001 - the fragment will report it
                 pass
             try:
-                lid = licence_id_of({"id": _unsalted(document, "id")})
+                lid = licence_id_of({"id": oa.unsalt_field(document, "id")})
                 ahead.want(lic, "getLicence", lid)
                 ahead.want(lic, "statusOf", lid)
                 ids.append((document, lid))
@@ -311,7 +303,7 @@ def _prefetched(documents: Sequence[Any], contracts: Contracts) -> Contracts:
             if not found or record[status] == 0:
                 continue
             try:
-                licence_type = code_to_bytes32(_unsalted(document, "licenceType"))
+                licence_type = code_to_bytes32(oa.unsalt_field(document, "licenceType"))
             except Exception:  # noqa: BLE001
                 continue
             ahead.want(reg, "wasAuthorisedIssuerAt", licence_type, record[department], record[issued_at])
