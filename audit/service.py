@@ -117,7 +117,7 @@ def engine_events(rows: Iterable[Any], sessions: Any = None) -> list[Any]:
         kind = CHAIN_EVENT_KINDS.get(row.event)
         if kind is None or row.contract not in ("SubsidyLedger", "AgencyDraws"):
             continue
-        args = json.loads(row.args) if isinstance(row.args, str) else dict(row.args)
+        args = _event_args(row)
         if row.event == "DrawExecuted":
             out += [Event(kind, application_id=app) for app in args.get("picked") or []]
         elif kind == "policy.changed":
@@ -130,6 +130,11 @@ def engine_events(rows: Iterable[Any], sessions: Any = None) -> list[Any]:
     return list(dict.fromkeys(out))  # one evaluation per (kind, subject)
 
 
+def _event_args(row: Any) -> dict[str, Any]:
+    """A ``ChainEvent`` row's arguments (stored as JSON text; a plain mapping in tests)."""
+    return json.loads(row.args) if isinstance(row.args, str) else dict(row.args)
+
+
 def _licence_applications(sessions: Any, rows: list[Any]) -> list[str]:
     """The applications with a licence-backed material whose licence one of ``rows`` suspends, reinstates,
     revokes or renews (a renewal's old id: the material follows its successor)."""
@@ -140,7 +145,7 @@ def _licence_applications(sessions: Any, rows: list[Any]) -> list[str]:
     ids = set()
     for row in rows:
         if row.contract == "LicenceRegistry" and row.event in LICENCE_EVENTS:
-            args = json.loads(row.args) if isinstance(row.args, str) else dict(row.args)
+            args = _event_args(row)
             lid = args.get("id") or args.get("oldId")
             if lid:
                 ids.add(str(lid).lower())
