@@ -32,7 +32,9 @@ class NodeSettings:
     port: int = 8545
     chain_id: int = 4242
     hardfork: str = "cancun"
-    state_interval: int = 1  # seconds between state dumps; a SIGKILL loses at most this much
+    # seconds between checks for a changed chain: a changed chain's state is written then, but no
+    # sooner than 20x the last dump's duration after it (chain.state_dumps); an idle chain is never rewritten
+    state_interval: int = 1
     history_states: int = 256  # past blocks' states kept (in memory) for reads at an older block
     start_timeout: float = 20.0
 

@@ -1,9 +1,11 @@
 """The embedded node: a local anvil process (npm ``@foundry-rs/anvil``) with its state on disk.
 
-anvil loads ``node/state.json`` at start and dumps it on SIGTERM and every ``state_interval``
-seconds. A SIGKILL loses what happened since the last dump, and a truncated dump stops anvil
-from starting: such a file is moved aside and the chain is rebuilt from the transaction journal
-(``chain.reconcile``), the new genesis dated before the journal's first block.
+anvil loads ``node/state.json`` at start and dumps it on SIGTERM; while it runs, a
+``StateDumper`` (``chain.state_dumps``) rewrites the file atomically whenever the chain has
+changed, checked every ``state_interval`` seconds. A SIGKILL loses what happened since the last
+dump, and a truncated dump (anvil's own exit dump is not atomic) stops anvil from starting: such
+a file is moved aside and the chain is rebuilt from the transaction journal (``chain.reconcile``),
+the new genesis dated before the journal's first block.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from chain.config import NodeSettings
 from chain.errors import NodeUnavailable
+from chain.state_dumps import StateDumper
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +77,7 @@ class AnvilNode:
         self.process: subprocess.Popen | None = None
         self.restarts = 0
         self.moved_aside: list[Path] = []
+        self.dumper: StateDumper | None = None
 
     @property
     def state_file(self) -> Path:
@@ -101,7 +105,10 @@ class AnvilNode:
         s = self.settings
         cmd = [str(self.binary or find_anvil()), "--host", s.host, "--port", str(s.port), "--chain-id",
                str(s.chain_id), "--hardfork", s.hardfork, "--base-fee", "0", "--gas-price", "0",
-               "--accounts", "0", "--state", str(self.state_file), "--state-interval", str(s.state_interval),
+               "--accounts", "0",
+               # load at start, dump on SIGTERM; dumps while running come from StateDumper, only when
+               # the chain changed (anvil's --state-interval rewrites the whole state even when idle)
+               "--state", str(self.state_file),
                "--no-request-size-limit",
                # keep the states of the last blocks in memory only: without it anvil writes every older
                # block's state under ~/.foundry/anvil/tmp and a long run fills the disk (26 GB for the
@@ -127,6 +134,8 @@ class AnvilNode:
             logfile.close()
             if self._wait_ready():
                 (self.node_dir / "anvil.pid").write_text(f"{self.process.pid}\n")
+                self.dumper = StateDumper(self.url, self.state_file, self.settings.state_interval)
+                self.dumper.start()
                 return
             self.stop()
             if attempt == 1 and self.state_file.exists():
@@ -158,6 +167,9 @@ class AnvilNode:
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (anvil dumps its state), then SIGKILL if it does not exit in time."""
+        if self.dumper is not None:  # first: a dump in flight must not land after anvil's exit dump
+            self.dumper.stop()
+            self.dumper = None
         proc = self.process
         if proc is None:
             return
