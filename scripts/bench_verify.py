@@ -8,8 +8,8 @@ ascending) this script then
 1. **setup** (timed, reported on stderr, not part of the figures): issues licences through the
    product's issuing service (``gateway.services.licences.issue``: OpenAttestation documents, one
    ``issueBatch`` transaction per 50, every check) until N are on chain, ``--issue-threads``
-   requests of 1,000 at a time with their transactions mined together and the node's state dumped
-   every ``SETUP_STATE_INTERVAL`` s (see :func:`issue_licences`), and waits for the gateway's event
+   requests of 1,000 at a time with their transactions mined together (see :func:`issue_licences`),
+   and waits for the gateway's event
    indexer to catch up so that it does not compete with the measurement;
 2. **in-library**: ``verify_licences`` of the N wrapped licence documents against the node — every
    check: integrity (fields → targetHash → Merkle proof), the on-chain record, issuance of the
@@ -177,19 +177,6 @@ def wait_for_warm(data_dir: Path, timeout: float = 900) -> str:
                 return line.split("verification: ", 1)[1] + f" (waited {time.perf_counter() - start:.1f}s)"
         time.sleep(0.2)
     return f"chain facts not read ahead after {timeout:.0f}s; measuring anyway"
-
-
-SETUP_STATE_INTERVAL = 60  # seconds between the node's state dumps while the setup issues licences
-
-
-def _setup_settings(settings):
-    """The settings the setup's runtime starts the embedded node with: state dumps at most every
-    ``SETUP_STATE_INTERVAL`` seconds (the configuration file is not changed)."""
-    from dataclasses import replace
-
-    if settings.node.state_interval >= SETUP_STATE_INTERVAL:
-        return settings
-    return replace(settings, node=replace(settings.node, state_interval=SETUP_STATE_INTERVAL))
 
 
 def issue_licences(ctx, issuer, chain, start: int, stop: int, ids: list[str], threads: int) -> int:
@@ -528,16 +515,14 @@ def main(argv: list[str] | None = None) -> int:
 
             settings = replace(settings, node=replace(settings.node, state_interval=args.state_interval))
             settings.config_file.write_text(render_config(settings), encoding="utf-8")
-        log(f"embedded node: state dumped every {settings.node.state_interval}s ([node] state_interval)")
+        log(f"embedded node: state dumped when the chain changed, checked every {settings.node.state_interval}s "
+            f"([node] state_interval)")
         issued = 0
         ids: list[str] = []
         for n in sizes:
             if issued < n:
-                # setup: this process runs the product's runtime (it starts the embedded node). The node
-                # dumps its whole state every [node] state_interval seconds (default 1), a pause of its
-                # own that grows with the chain (~270 MB of JSON at 79,000 licences): while issuing, every
-                # SETUP_STATE_INTERVAL seconds instead (and on stop); measured with the product's own
-                with open_runtime(_setup_settings(settings), BENCH_PASSPHRASE) as rt:
+                # setup: this process runs the product's runtime (it starts the embedded node)
+                with open_runtime(settings, BENCH_PASSPHRASE) as rt:
                     if rt.ledger.ensure_deployed():
                         rt.ledger.bootstrap()
                         log(f"setup: alliance init, embedded node, contracts deployed, alliance bootstrapped in "
