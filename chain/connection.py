@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from chain.errors import ChainIdMismatch, NodeUnavailable
+from chain.node_http import NodeHTTPProvider
 
 FUNDING_WEI = 10**21
 
@@ -91,7 +92,7 @@ def connect(url: str, expected_chain_id: int = 0, timeout: float = 10.0) -> Chai
         w3 = _memory_web3()
         kind = "memory"
     elif url.startswith(("http://", "https://")):
-        provider = HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+        provider = NodeHTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
         w3 = Web3(provider)
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
         kind = "rpc"

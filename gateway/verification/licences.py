@@ -233,10 +233,12 @@ def _node_spec(contracts: Contracts) -> tuple | None:
 
 
 def _bind(spec: tuple) -> Contracts:
-    from web3 import HTTPProvider, Web3
+    from web3 import Web3
+
+    from chain.node_http import NodeHTTPProvider
 
     endpoint, kwargs, (lic_address, lic_abi), (reg_address, reg_abi) = spec
-    w3 = Web3(HTTPProvider(endpoint, request_kwargs=kwargs, exception_retry_configuration=None))
+    w3 = Web3(NodeHTTPProvider(endpoint, request_kwargs=kwargs, exception_retry_configuration=None))
     return Contracts(w3.eth.contract(address=lic_address, abi=lic_abi), w3.eth.contract(address=reg_address, abi=reg_abi))
 
 

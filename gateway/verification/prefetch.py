@@ -23,15 +23,15 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from eth_utils import keccak, to_checksum_address
 from web3 import HTTPProvider
+
+from chain.node_http import NodeConnections
 
 __all__ = ["Prefetch", "PrefetchedContract", "is_prefetched", "live_contract"]
 
@@ -167,85 +167,28 @@ def _function(contract: Any, name: str) -> _Function | None:
 # ---------------------------------------------------------------------------- JSON-RPC batches
 
 _local = threading.local()  # per thread: a requests session (https:// and other nodes)
-MAX_IDLE = 8  # kept-alive connections kept per plain http:// node while no request uses them
-_idle: dict[tuple[Any, ...], list[socket.socket]] = {}  # (host, port, timeout) -> connections not in use
-_idle_lock = threading.Lock()
-
-
-def _forget_connections() -> None:
-    """In a forked child: the parent's sockets are the parent's (neither used nor closed here)."""
-    global _idle_lock
-    _local.__dict__.clear()
-    _idle.clear()
-    _idle_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_connections)
-
-
-def _take_connection(key: tuple[Any, ...]) -> socket.socket | None:
-    with _idle_lock:
-        idle = _idle.get(key)
-        return idle.pop() if idle else None
-
-
-def _give_back(key: tuple[Any, ...], sock: socket.socket) -> None:
-    with _idle_lock:
-        idle = _idle.setdefault(key, [])
-        if len(idle) < MAX_IDLE:
-            idle.append(sock)
-            return
-    sock.close()
+os.register_at_fork(after_in_child=lambda: _local.__dict__.clear())  # the parent's sockets are the parent's
 
 
 def _post(provider: HTTPProvider, body: bytes) -> Any:
     """POST a JSON-RPC body to the provider's node; the parsed reply, or None.
 
-    Plain ``http://`` nodes (the embedded anvil, Besu on a private network) are spoken to over a
-    kept-alive socket, the request in one segment and the reply parsed by ``http.client``:
-    ``requests`` costs about 1 ms more per request, more than the node takes to answer. The
-    sockets are shared between threads (one request at a time each), so that a batch verification's
-    short-lived reading thread reuses a connection rather than opening one (a few ms under load).
-    ``https://`` goes through ``requests`` with the provider's settings (certificates, proxies).
+    A ``NodeHTTPProvider`` on a plain ``http://`` node (the embedded anvil, Besu on a private
+    network) sends it on its kept-alive sockets (``chain.node_http``): ``requests`` costs about
+    1 ms more per request, more than the node takes to answer. Other providers and nodes go
+    through ``requests`` with the provider's settings (certificates, proxies).
     """
     kwargs = dict(provider.get_request_kwargs())
     headers = dict(kwargs.pop("headers", None) or {"Content-Type": "application/json"})
     timeout = kwargs.get("timeout") or 30
-    url = urlsplit(provider.endpoint_uri)
-    if url.scheme != "http" or set(kwargs) - {"timeout"}:
-        if not hasattr(_local, "session"):
-            _local.session = requests.Session()
-        reply = _local.session.post(provider.endpoint_uri, data=body, headers=headers, **{"timeout": timeout, **kwargs})
-        return reply.json() if reply.status_code == 200 else None
-    key = (url.hostname, url.port or 80, timeout)
-    path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-    host = url.netloc.rsplit("@", 1)[-1]
-    request = "".join([f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n",
-                       *(f"{k}: {v}\r\n" for k, v in headers.items() if k.lower() not in ("host", "content-length")),
-                       "\r\n"]).encode("latin-1") + body  # one send: headers and body in one segment
-    for attempt in (1, 2):
-        sock = _take_connection(key) if attempt == 1 else None  # once more: on a new connection
-        fresh = sock is None
-        try:
-            if fresh:
-                sock = socket.create_connection(key[:2], timeout)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.sendall(request)
-            reply = http.client.HTTPResponse(sock, method="POST")
-            reply.begin()
-            data = reply.read()
-        except (OSError, http.client.HTTPException):
-            if sock is not None:
-                sock.close()
-            if fresh or attempt == 2:
-                raise
-            continue  # a kept-alive connection the node had closed: once more on a new one
-        if reply.will_close:
-            sock.close()
-        else:
-            _give_back(key, sock)
-        return json.loads(data) if reply.status == 200 else None
-    return None  # pragma: no cover
+    connections = getattr(provider, "connections", None)
+    if isinstance(connections, NodeConnections) and not set(kwargs) - {"timeout"}:
+        status, _, data = connections.post(body, headers, timeout)
+        return json.loads(data) if status == 200 else None
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    reply = _local.session.post(provider.endpoint_uri, data=body, headers=headers, **{"timeout": timeout, **kwargs})
+    return reply.json() if reply.status_code == 200 else None
 
 
 def _batch_eth_calls(provider: Any, calls: list[tuple[str, str]], w3: Any = None) -> list[str | None]:

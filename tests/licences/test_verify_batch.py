@@ -23,6 +23,7 @@ from chain.db import make_engine, session_factory
 from chain.keystore import Keyring
 from chain.ledger import Ledger
 from chain.node import AnvilNode
+from chain.node_http import NodeConnections
 from gateway import db as gateway_db
 from gateway.documents import openattestation as oa
 from gateway.services import licences as svc
@@ -153,15 +154,23 @@ def test_valid_documents_need_no_live_reads(issued: Issued, monkeypatch: pytest.
                                           "obfuscated", "tampered")]
     expected = [_fragments(v) for v in verify_licences(docs, issued.contracts, NOW)]
     calls: list[str] = []  # JSON-RPC requests sent one at a time (batches are JSON arrays)
-    real = requests.Session.post
+    real, real_direct = requests.Session.post, NodeConnections.post
 
-    def counting(self: requests.Session, url: str, data: Any = None, **kwargs: Any) -> Any:
+    def count(data: Any) -> None:
         body = data.decode() if isinstance(data, bytes) else str(data)
         if not body.lstrip().startswith("["):
             calls.append(json.loads(body)["method"])
+
+    def counting(self: requests.Session, url: str, data: Any = None, **kwargs: Any) -> Any:
+        count(data)
         return real(self, url, data=data, **kwargs)
 
-    monkeypatch.setattr(requests.Session, "post", counting)
+    def counting_direct(self: NodeConnections, body: bytes, *args: Any, **kwargs: Any) -> Any:
+        count(body)
+        return real_direct(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "post", counting)  # https:// nodes, other providers
+    monkeypatch.setattr(NodeConnections, "post", counting_direct)  # kept-alive sockets to a plain http:// node
     assert [_fragments(v) for v in verify_licences(docs, issued.contracts, NOW)] == expected
     assert calls == []
     assert _fragments(verify_licence(docs[0], issued.contracts, NOW)) == expected[0]
@@ -194,20 +203,18 @@ def test_reads_survive_a_node_restart_with_kept_alive_connections(tmp_path) -> N
     restarts, those connections are dead, and the next read still gets its answer (on a new one)."""
     import socket
 
-    from web3 import HTTPProvider
-
+    from chain.node_http import NodeHTTPProvider
     from gateway.verification import prefetch
 
     port = free_port()
     node = AnvilNode(NodeSettings(port=port), tmp_path / "node")
     node.start()
-    provider = HTTPProvider(node.url)
+    provider = NodeHTTPProvider(node.url)
     ask = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
     try:
         chain_id = prefetch._post(provider, ask)["result"]
-        key = ("127.0.0.1", port, 30)
         for _ in range(2):  # two more kept-alive connections, as threads reading at once would leave
-            prefetch._give_back(key, socket.create_connection(key[:2]))
+            provider.connections._give_back(socket.create_connection(provider.connections.address))
         node.stop()
         node = AnvilNode(NodeSettings(port=port), tmp_path / "node")
         node.start()
