@@ -28,6 +28,8 @@ from pathlib import Path
 
 import requests
 
+from chain.files import fsync_directory
+
 log = logging.getLogger(__name__)
 
 GAP_FACTOR = 20  # the gap after a dump is at least this many times the dump's own duration
@@ -74,11 +76,7 @@ def write_state(body: bytes, path: Path) -> int:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    fsync_directory(path.parent)
     return written
 
 
