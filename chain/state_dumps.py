@@ -19,6 +19,7 @@ gzip, hex in the JSON-RPC answer) and writes it as the JSON that ``--state`` loa
 from __future__ import annotations
 
 import binascii
+import json
 import logging
 import os
 import threading
@@ -26,9 +27,8 @@ import time
 import zlib
 from pathlib import Path
 
-import requests
-
 from chain.files import fsync_directory
+from chain.node_http import NodeConnections
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,11 @@ HEX_CHUNK = 1 << 23  # hex characters decoded and decompressed per step (8 MiB)
 
 class StateDumpError(RuntimeError):
     """anvil did not return a state dump, or returned one that is not a complete gzip stream."""
+
+
+# what a call to the node can fail with: no answer (OSError), not HTTP 200 or not a dump (StateDumpError),
+# not the JSON-RPC answer expected (ValueError, KeyError)
+CALL_ERRORS = (OSError, ValueError, KeyError, StateDumpError)
 
 
 def write_state(body: bytes, path: Path) -> int:
@@ -94,26 +99,27 @@ class StateDumper:
         self.last_duration = 0.0
         self.last_error: str | None = None
         self._next_at = 0.0
-        self._session = requests.Session()
+        self._node = NodeConnections(url, timeout)
         self._lock = threading.Lock()  # held for a whole dump: stop() waits for one in flight
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _call(self, method: str, timeout: float) -> requests.Response:
-        r = self._session.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": []},
-                               timeout=timeout)
-        r.raise_for_status()
-        return r
+    def _call(self, method: str, timeout: float) -> bytes:
+        request = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": []}).encode()
+        status, reason, body = self._node.post(request, timeout=timeout)
+        if status != 200:
+            raise StateDumpError(f"{method}: HTTP {status} {reason}")
+        return body
 
     def head(self) -> int:
-        return int(self._call("eth_blockNumber", 5).json()["result"], 16)
+        return int(json.loads(self._call("eth_blockNumber", 5))["result"], 16)
 
     def start(self) -> None:
         """Start watching; the state the node loaded counts as dumped."""
         self._stop.clear()
         try:
             self.dumped_head = self.head()
-        except (requests.RequestException, ValueError, KeyError):
+        except CALL_ERRORS:
             self.dumped_head = None
         self._thread = threading.Thread(target=self._loop, name="node-state-dumps", daemon=True)
         self._thread.start()
@@ -126,7 +132,7 @@ class StateDumper:
             self._thread = None
         with self._lock:
             pass
-        self._session.close()
+        self._node.close()
 
     def dump_if_changed(self) -> bool:
         """One check: dump when the head moved and the gap has passed. True when a dump was written."""
@@ -134,7 +140,7 @@ class StateDumper:
             return False
         try:
             head = self.head()
-        except (requests.RequestException, ValueError, KeyError):
+        except CALL_ERRORS:
             return False  # the node is down or restarting: the supervisor sees to it
         if head == self.dumped_head:
             return False
@@ -149,9 +155,8 @@ class StateDumper:
             try:
                 if head is None:
                     head = self.head()
-                body = self._call("anvil_dumpState", self.timeout).content
-                size = write_state(body, self.path)
-            except (requests.RequestException, ValueError, KeyError, StateDumpError, OSError) as exc:
+                size = write_state(self._call("anvil_dumpState", self.timeout), self.path)
+            except CALL_ERRORS as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 log.warning("node state dump failed (the previous state file is kept): %s", self.last_error)
                 self._next_at = time.monotonic() + self.interval

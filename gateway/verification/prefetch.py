@@ -182,7 +182,7 @@ def _post(provider: HTTPProvider, body: bytes) -> Any:
     headers = dict(kwargs.pop("headers", None) or {"Content-Type": "application/json"})
     timeout = kwargs.get("timeout") or 30
     connections = getattr(provider, "connections", None)
-    if isinstance(connections, NodeConnections) and not set(kwargs) - {"timeout"}:
+    if isinstance(connections, NodeConnections):  # only ever made for a provider whose options it honours
         status, _, data = connections.post(body, headers, timeout)
         return json.loads(data) if status == 200 else None
     if not hasattr(_local, "session"):
