@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -236,6 +237,41 @@ def test_every_bootstrap_transaction_is_journaled(env: ChainEnv, template: Templ
         assert open_count(s, env.ledger.chain.chain_id) == 0
 
 
+def test_a_late_receipt_is_waited_for_with_the_row_marked_sent(env: ChainEnv, keyring: Keyring) -> None:
+    """A node that does not mine at once: after the short grace the row says ``sent`` (a crash now
+    leaves it for reconcile to resubmit), and the waiting caller still gets the mined result."""
+    market = keyring.account("MARKET-admin")
+    env.rpc("evm_setAutomine", False)
+    outcome: dict[str, object] = {}
+
+    def send() -> None:
+        try:
+            outcome["result"] = env.ledger.txm.transact(market, set_threshold(env.registry, 4), "late receipt")
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = exc
+
+    waiter = threading.Thread(target=send)
+    try:
+        waiter.start()
+        deadline = time.monotonic() + 10
+        rows = []
+        while time.monotonic() < deadline:
+            rows = env.journal(market.address)
+            if rows and rows[0].status == SENT:
+                break
+            time.sleep(0.01)
+        assert [r.status for r in rows] == [SENT]
+        assert waiter.is_alive()  # still waiting for its receipt
+        env.rpc("evm_mine")
+        waiter.join(10)
+    finally:
+        env.rpc("evm_setAutomine", True)
+        waiter.join(10)
+    assert "error" not in outcome, outcome.get("error")
+    [row] = env.journal(market.address)
+    assert row.status == MINED and row.block_number == outcome["result"].block_number
+
+
 def test_signed_transaction_is_journaled_before_it_is_mined(env: ChainEnv, keyring: Keyring) -> None:
     market = keyring.account("MARKET-admin")
     env.rpc("evm_setAutomine", False)
@@ -269,12 +305,15 @@ def test_unsent_transaction_stays_journaled_and_is_reported_pending(env: ChainEn
     """The node goes away between signing and sending: the caller hears "pending", not "failed",
     and the journaled transaction is sent by the next reconcile."""
     market = keyring.account("MARKET-admin")
-    eth = env.w3.eth
+    provider = env.w3.provider
+    reachable = provider.make_request
 
-    def unreachable(raw):
-        raise requests.ConnectionError("connection refused")
+    def unreachable(method, params):  # the node is gone when the signed transaction is sent
+        if method == "eth_sendRawTransaction":
+            raise requests.ConnectionError("connection refused")
+        return reachable(method, params)
 
-    monkeypatch.setattr(eth, "send_raw_transaction", unreachable)
+    monkeypatch.setattr(provider, "make_request", unreachable)
     with pytest.raises(TransactionPending) as info:
         env.ledger.txm.transact(market, set_threshold(env.registry, 6), "sent into the void")
     monkeypatch.undo()
