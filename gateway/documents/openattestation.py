@@ -12,7 +12,9 @@ What the JS library does, and so what this module does (read from its ``dist`` s
   leaf, plus ``privacy.obfuscatedData``, sorted, then ``keccak256(JSON.stringify(sorted))``.
 * **wrap** (``2.0/wrap``): validate against the v2 schema, salt, digest = ``targetHash``;
   ``wrapDocuments`` builds the :class:`~gateway.documents.merkle.MerkleTree` over the target
-  hashes. Hashes are lowercase hex without ``0x``.
+  hashes. Hashes are lowercase hex without ``0x``. Here a batch's documents of one shape are
+  salted and hashed a field at a time across the documents (``_wrap_columns``), the others one
+  by one; the result is the same kind of document (only the random salts differ).
 * **obfuscate** (``2.0/obfuscate``): ``flatten(lodash.pick(data, paths))`` is hashed into
   ``privacy.obfuscatedData`` (in ``Object.keys`` order of that flattened object, so a
   top-level key like ``"10"`` comes before ``"7.0"``) and ``lodash.unset`` removes each path. The JS then leaves an
@@ -36,6 +38,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from itertools import chain
+from operator import methodcaller
 from typing import Any
 
 from gateway.documents.merkle import MerkleError, MerkleTree, _keccak_256, gc_paused, keccak256_hex, verify_proof
@@ -582,7 +585,25 @@ def _issuer_kind_errors(issuer: dict[str, Any]) -> list[str]:
     return base + [f"'{k}' must be a 0x-prefixed 40-hex address" for k in present if not _address_ok(issuer, k)]
 
 
-def validate_raw_document(data: Any) -> list[str]:
+class _IssuerChecks:
+    """``_issuer_kind_errors`` remembering the last issuer it was asked about: the documents of a batch
+    are mostly one department's, each with its own copy of the same issuer. The checks depend only
+    on the issuer's value (types and the address pattern), so an equal issuer has the same errors."""
+
+    __slots__ = ("_issuer", "_errors")
+
+    def __init__(self) -> None:
+        self._issuer: dict[str, Any] | None = None
+        self._errors: list[str] = []
+
+    def __call__(self, issuer: dict[str, Any]) -> list[str]:
+        if issuer != self._issuer:
+            self._errors = _issuer_kind_errors(issuer)
+            self._issuer = copy.deepcopy(issuer)  # the caller's dict may change after this call
+        return self._errors
+
+
+def validate_raw_document(data: Any, *, _issuer_checks: _IssuerChecks | None = None) -> list[str]:
     """Errors against the OpenAttestation v2 schema (``schema.openattestation.com/2.0``); empty if valid."""
     if not isinstance(data, dict):
         return ["document must be an object"]
@@ -591,11 +612,12 @@ def validate_raw_document(data: Any) -> list[str]:
     if not isinstance(issuers, list) or not issuers:
         errors.append("'issuers' must be a non-empty array")
     else:
+        check = _issuer_checks or _issuer_kind_errors
         for i, issuer in enumerate(issuers):
             if not isinstance(issuer, dict):
                 errors.append(f"issuers[{i}] must be an object")
                 continue
-            errors.extend(f"issuers[{i}]: {e}" for e in _issuer_kind_errors(issuer))
+            errors.extend(f"issuers[{i}]: {e}" for e in check(issuer))
     for field in ("id", "documentUrl"):
         if field in data and not isinstance(data[field], str):
             errors.append(f"'{field}' must be a string")
@@ -642,27 +664,137 @@ def _target_digest(leaves: list[bytes]) -> bytes:
     return _keccak_256(('["' + '","'.join(map(bytes.hex, leaves)) + '"]').encode()).digest()
 
 
+# --------------------------------------------------------------------------- column-wise salting
+# A batch is mostly documents of one shape (one licence type: same keys, same nesting). Such a group
+# is salted and digested one field at a time across its documents ("a column"): each step of a leaf
+# (salt, type annotation, JSON text, UTF-8, keccak) then runs as one list operation over the column
+# instead of once per document through the recursive walk, and the per-leaf type and escaping
+# decisions are taken once per column. Where a group's documents do not share a shape all the way
+# down, or a value needs the walk's special cases (an empty object or array, a key with a ".", a lone
+# surrogate), the group is wrapped document by document by _salt_hashed: same output, same errors.
+COLUMNS_MIN_DOCUMENTS = 8  # below this many documents of one shape, the walk costs less
+_JSON_PRIMITIVES = frozenset({str, int, float, bool, type(None)})
+_hexdigest = methodcaller("hexdigest")
+
+
+class _Ragged(Exception):
+    """A column whose values do not all have one shape, or need the per-document walk's special cases."""
+
+
+def _salt_column(values: list[Any], path: str, leaf_hashes: list[list[str]]) -> list[Any]:
+    """The salted values of one field path across documents (``values[k]`` of document ``k``).
+
+    Containers are descended into per key / index; each leaf column appends its documents'
+    leaf digests (``keccak256(JSON.stringify({path: salted}))``, lowercase hex) to ``leaf_hashes``.
+    Raises :class:`_Ragged` where the values do not share one shape.
+    """
+    kinds = set(map(type, values))
+    if kinds == {dict}:
+        if len(set(map(tuple, values))) != 1:
+            raise _Ragged(path)
+        first = values[0]
+        order = _DOTLESS_KEY_ORDERS.get(tuple(first)) or _dotless_key_order(first)
+        if not order:  # a key holding "." (an error the walk raises), or an empty object (a leaf)
+            raise _Ragged(path)
+        prefix = path + "." if path else ""
+        columns = [_salt_column([v[key] for v in values], prefix + key, leaf_hashes) for key in order]
+        return [dict(zip(order, row)) for row in zip(*columns)]
+    if kinds == {list}:
+        lengths = set(map(len, values))
+        if len(lengths) != 1 or 0 in lengths:
+            raise _Ragged(path)
+        prefix = path + "." if path else ""
+        columns = [_salt_column([v[i] for v in values], prefix + str(i), leaf_hashes)
+                   for i in range(lengths.pop())]
+        return [list(row) for row in zip(*columns)]
+    if not kinds <= _JSON_PRIMITIVES:
+        raise _Ragged(path)
+    salts = _salt_chunk(len(values))
+    quoted_prefix = "{" + _encode_str(path) + ':"'
+    if kinds == {str}:
+        salted = [s + ":string:" + v for s, v in zip(salts, values)]
+        joined = "".join(values)
+        if len(_encode_str(joined)) == len(joined) + 2:  # nothing to escape: the JSON text is the value
+            texts = [quoted_prefix + v + '"}' for v in salted]
+        else:
+            texts = [quoted_prefix + _encode_str(v)[1:] + "}" for v in salted]
+    elif kinds == {int} and -_MAX_SAFE <= min(values) and max(values) <= _MAX_SAFE:
+        salted = [s + ":number:" + str(v) for s, v in zip(salts, values)]
+        texts = [quoted_prefix + v + '"}' for v in salted]  # digits and "-": nothing to escape
+    elif kinds == {bool}:
+        salted = [s + (":boolean:true" if v else ":boolean:false") for s, v in zip(salts, values)]
+        texts = [quoted_prefix + v + '"}' for v in salted]
+    else:
+        salted = [s + ":" + _typed(v) for s, v in zip(salts, values)]
+        texts = [quoted_prefix + _encode_str(v)[1:] + "}" for v in salted]
+    try:
+        encoded = list(map(str.encode, texts))
+    except UnicodeEncodeError:  # a lone surrogate: the walk escapes it as JS does
+        raise _Ragged(path) from None
+    leaf_hashes.append(list(map(_hexdigest, map(_keccak_256, encoded))))
+    return salted
+
+
+def _wrap_columns(documents: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """Salted data and target hashes of documents that share one top-level key set (column-wise);
+    :class:`_Ragged` if they do not share one shape all the way down."""
+    leaf_hashes: list[list[str]] = []
+    data = _salt_column(documents, "", leaf_hashes)
+    if not leaf_hashes:
+        raise _Ragged("")
+    # keccak256(JSON.stringify(sorted hex leaf hashes)): lowercase hex needs no escaping
+    targets = [_keccak_256(('["' + '","'.join(sorted(row)) + '"]').encode()).digest() for row in zip(*leaf_hashes)]
+    return data, targets
+
+
+def _wrap_walk(documents: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """Salted data and target hashes, document by document (any shapes)."""
+    salts = _salt_stream()
+    data: list[dict[str, Any]] = []
+    targets: list[bytes] = []
+    for raw in documents:
+        hashes: dict[str, bytes] = {}
+        data.append(_salt_hashed(raw, salts, hashes, "", True))
+        targets.append(_target_digest(list(hashes.values())))
+    return data, targets
+
+
 def _wrap_slice(
     documents: Sequence[Any], offset: int, external_schema_id: str | None, validate: bool
 ) -> tuple[list[dict[str, Any]], list[bytes]]:
     """Salt and digest ``documents`` (numbered from ``offset`` in error messages): the wrapped
-    documents without their signature, and their target hashes (32 bytes each)."""
-    salts = _salt_stream()
-    docs: list[dict[str, Any]] = []
-    targets: list[bytes] = []
+    documents without their signature, and their target hashes (32 bytes each).
+
+    Every document is checked before any is salted. Documents with the same top-level keys are
+    salted column-wise (:func:`_wrap_columns`) where there are at least ``COLUMNS_MIN_DOCUMENTS``
+    of them and they share one shape, else one by one."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    issuer_checks = _IssuerChecks()
     for i, raw in enumerate(documents, offset):
         if validate:
-            errors = validate_raw_document(raw)
+            errors = validate_raw_document(raw, _issuer_checks=issuer_checks)
             if errors:
                 raise SchemaValidationError([f"document {i}: {e}" for e in errors])
         elif not isinstance(raw, dict):
             raise SchemaValidationError([f"document {i}: must be an object"])
-        hashes: dict[str, bytes] = {}
-        doc: dict[str, Any] = {"version": SCHEMA_V2, "data": _salt_hashed(raw, salts, hashes, "", True)}
-        if external_schema_id:
-            doc["schema"] = external_schema_id
-        docs.append(doc)
-        targets.append(_target_digest(list(hashes.values())))
+        groups.setdefault(tuple(raw), []).append(i - offset)
+    data: list[Any] = [None] * len(documents)
+    targets: list[Any] = [None] * len(documents)
+    for members in groups.values():
+        group = [documents[k] for k in members]
+        try:
+            if len(group) < COLUMNS_MIN_DOCUMENTS:
+                raise _Ragged("")
+            group_data, group_targets = _wrap_columns(group)
+        except _Ragged:
+            group_data, group_targets = _wrap_walk(group)
+        for k, salted, target in zip(members, group_data, group_targets):
+            data[k] = salted
+            targets[k] = target
+    if external_schema_id:
+        docs = [{"version": SCHEMA_V2, "data": d, "schema": external_schema_id} for d in data]
+    else:
+        docs = [{"version": SCHEMA_V2, "data": d} for d in data]
     return docs, targets
 
 
