@@ -15,8 +15,11 @@ For each size N (default 1,000 / 10,000 / 100,000):
    JSON parse nor node's start-up). Node then checks a few of *our* wrapped documents with OA's
    ``verifySignature``, so the two sides are known to produce the same kind of document.
 
-Both sides run ``--repeat`` times per size (default 3 up to 10,000 documents, else 1) and keep
-their best time (node's JIT is warm after the first run; so are Python's caches).
+Both sides run ``--repeat`` times per size (default 5 up to 10,000 documents, else 1) and keep
+their best time (node's JIT is warm after the first runs; so are Python's caches). The runs
+alternate, ours then OA's, with one node process kept for the size: on a shared machine whose
+speed drifts by tens of percent from one second to the next, both sides then meet the same
+conditions, where running one side's repeats and then the other's would compare two moments.
 
 Prints one JSON line per size, ascending, so the last line is the largest size::
 
@@ -30,10 +33,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import select
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -52,44 +57,88 @@ from bench_common import (  # noqa: E402
     temp_dir,
 )
 
-# Times only wrapDocuments; then verifySignature on the wrapped documents Python produced.
+# Loads the raw documents, then answers one line per command on stdin: "wrap" times one
+# wrapDocuments call (seconds on stdout), "check <file>" runs verifySignature on the wrapped
+# documents in that JSON file (our documents: the two implementations must agree).
 NODE_BENCH = r"""
 const fs = require("fs");
 const path = require("path");
+const readline = require("readline");
 const oa = require(path.join(process.argv[2], "node_modules", "@govtechsg", "open-attestation"));
-const input = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
-const runs = [];
-for (let r = 0; r < input.repeat; r += 1) {
-  const start = process.hrtime.bigint();
-  const wrapped = oa.wrapDocuments(input.raw);
-  runs.push(Number(process.hrtime.bigint() - start) / 1e9);
-  if (wrapped.length !== input.raw.length) throw new Error("wrapDocuments returned the wrong number of documents");
-}
-const ours = input.check.map((d) => oa.verifySignature(d));
-process.stdout.write(JSON.stringify({ docs: input.raw.length, seconds: Math.min(...runs), runs, ours_verified: ours }) + "\n");
+const raw = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
+const say = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+say({ ready: raw.length });
+readline.createInterface({ input: process.stdin }).on("line", (line) => {
+  const [command, arg] = line.split(" ");
+  if (command === "wrap") {
+    const start = process.hrtime.bigint();
+    const wrapped = oa.wrapDocuments(raw);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (wrapped.length !== raw.length) throw new Error("wrapDocuments returned the wrong number of documents");
+    say({ seconds });
+  } else if (command === "check") {
+    say({ verified: JSON.parse(fs.readFileSync(arg, "utf8")).map((d) => oa.verifySignature(d)) });
+  } else {
+    process.exit(0);
+  }
+});
 """
 
 
-def js_wrap(raw: list[dict], check: list[dict], work: Path, timeout: float, repeat: int) -> dict:
-    """Run OA's wrapDocuments on ``raw`` ``repeat`` times in a fresh node process; its best time."""
-    payload = work / "raw.json"
-    payload.write_text(json.dumps({"raw": raw, "check": check, "repeat": repeat}, ensure_ascii=False),
-                       encoding="utf-8")
-    script = work / "oa_bench.cjs"
-    script.write_text(NODE_BENCH, encoding="utf-8")
-    proc = subprocess.Popen(["node", str(script), str(ROOT), str(payload)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop_process(proc)
-        raise SystemExit(f"OA wrapDocuments of {len(raw)} documents took longer than --oa-timeout {timeout:.0f}s")
-    finally:
-        stop_process(proc)
-        payload.unlink(missing_ok=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"node exited {proc.returncode}: {err.strip()[-2000:]}")
-    return json.loads(out.strip().splitlines()[-1])
+class JsWrap:
+    """OA's ``wrapDocuments`` on ``raw`` in one node process kept for a size: :meth:`wrap` times one
+    call (the JSON is parsed once, at start, and not timed)."""
+
+    def __init__(self, raw: list[dict], work: Path, timeout: float):
+        self.work = work
+        self.timeout = timeout
+        payload = work / "raw.json"
+        payload.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+        script = work / "oa_bench.cjs"
+        script.write_text(NODE_BENCH, encoding="utf-8")
+        self.proc = subprocess.Popen(["node", str(script), str(ROOT), str(payload)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+        try:
+            self._answer("ready")
+        finally:
+            payload.unlink(missing_ok=True)
+
+    def _answer(self, key: str, command: str | None = None) -> Any:
+        if command is not None:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            stop_process(self.proc)
+            if not ready:
+                raise SystemExit(f"OA's node process gave no answer within --oa-timeout {self.timeout:.0f}s")
+            raise SystemExit(f"node exited {self.proc.returncode}: {self.proc.stderr.read().strip()[-2000:]}")
+        return json.loads(line)[key]
+
+    def wrap(self) -> float:
+        """Seconds of one ``wrapDocuments`` call."""
+        return self._answer("seconds", "wrap")
+
+    def check(self, wrapped: list[dict]) -> list[bool]:
+        """OA's ``verifySignature`` of each of ``wrapped``."""
+        path = self.work / "check.json"
+        path.write_text(json.dumps(wrapped, ensure_ascii=False), encoding="utf-8")
+        try:
+            return self._answer("verified", f"check {path}")
+        finally:
+            path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        stop_process(self.proc)
 
 
 def ours(ledger, signer, store, raw: list[dict], batch: int, processes: int) -> tuple[float, list[dict], int, dict]:
@@ -127,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="processes salting and hashing a batch (default 1: single-threaded, like OA's JS; "
                              "0 = one per usable CPU; used only from 2,000 documents per process)")
     parser.add_argument("--repeat", type=int, default=0,
-                        help="runs per size, best time kept, for both sides (default 3 up to 10,000 documents, else 1)")
-    parser.add_argument("--oa-timeout", type=float, default=3600, help="seconds to allow OA's wrapDocuments per size")
+                        help="runs per size, alternating, best time kept, for both sides (default 5 up to 10,000 documents, else 1)")
+    parser.add_argument("--oa-timeout", type=float, default=3600, help="seconds to allow one OA wrapDocuments call (or its start)")
     parser.add_argument("--keep", action="store_true", help="keep the temp data directory")
     args = parser.parse_args(argv)
     sizes = parse_sizes(args.sizes)
@@ -150,28 +199,35 @@ def main(argv: list[str] | None = None) -> int:
             for n in sizes:
                 raw = [bench_document(i, store.address) for i in range(n)]
                 batch = args.batch or n
-                repeat = args.repeat or (3 if n <= 10_000 else 1)
-                runs = [ours(ledger, signer, store, raw, batch, processes) for _ in range(repeat)]
-                seconds, wrapped, txs, phases = min(runs, key=lambda r: r[0])
+                repeat = args.repeat or (5 if n <= 10_000 else 1)
+                js = JsWrap(raw, work, args.oa_timeout)
+                try:
+                    runs, js_runs = [], []
+                    for _ in range(repeat):  # alternating: both sides meet the same machine
+                        runs.append(ours(ledger, signer, store, raw, batch, processes))
+                        js_runs.append(js.wrap())
+                    seconds, wrapped, txs, phases = min(runs, key=lambda r: r[0])
+                    del runs
+                    check = [wrapped[0], wrapped[len(wrapped) // 2], wrapped[-1]]
+                    ours_verified = js.check(check)
+                finally:
+                    js.close()
                 roots = {d["signature"]["merkleRoot"] for d in wrapped}
                 anchored = all(store.functions.isIssued(bytes.fromhex(r)).call() for r in roots)
-                check = [wrapped[0], wrapped[len(wrapped) // 2], wrapped[-1]]
-                del runs, wrapped
+                del wrapped
                 used = max(1, min(processes, batch // oa.PARALLEL_MIN_PER_PROCESS))
                 log(f"N={n}: ours best of {repeat}: {seconds:.3f}s (wrap {phases['wrap']:.3f}s in {used} process(es), "
                     f"anchor {phases['anchor']:.3f}s in {txs} transaction(s); CPU of this process: wrap "
-                    f"{phases['wrap_cpu']:.3f}s, anchor {phases['anchor_cpu']:.3f}s), roots anchored: {anchored}; "
-                    f"load {machine()['loadavg_1m']}")
+                    f"{phases['wrap_cpu']:.3f}s, anchor {phases['anchor_cpu']:.3f}s), roots anchored: {anchored}")
+                log(f"N={n}: OA wrapDocuments best of {repeat}: {min(js_runs):.3f}s "
+                    f"(runs {', '.join(f'{r:.3f}' for r in js_runs)}); OA verifySignature of our documents: "
+                    f"{ours_verified}; load {machine()['loadavg_1m']}")
                 if not anchored:
                     raise SystemExit("a batch root is not anchored on chain after its transaction")
-                js = js_wrap(raw, check, work, args.oa_timeout, repeat)
-                log(f"N={n}: OA wrapDocuments best of {repeat}: {js['seconds']:.3f}s "
-                    f"(runs {', '.join(f'{r:.3f}' for r in js['runs'])}); OA verifySignature of our documents: "
-                    f"{js['ours_verified']}; load {machine()['loadavg_1m']}")
-                if not all(js["ours_verified"]):
+                if not all(ours_verified):
                     raise SystemExit("OA's verifySignature refused a document wrapped by our implementation")
                 docs_per_s = n / seconds
-                oa_docs_per_s = n / js["seconds"]
+                oa_docs_per_s = n / min(js_runs)
                 emit({"docs": n, "docs_per_s": round_sig(docs_per_s), "oa_docs_per_s": round_sig(oa_docs_per_s),
                       "ratio": round_sig(docs_per_s / oa_docs_per_s, 3), "tx_per_doc": round_sig(txs / n, 3)})
     return 0

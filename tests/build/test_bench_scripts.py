@@ -68,7 +68,7 @@ def test_bench_document_is_wrap_cjs_document() -> None:
 @needs_node
 @needs_anvil
 def test_bench_anchor_prints_json_lines() -> None:
-    results = _run("bench_anchor.py", "--sizes", "20,50", "--repeat", "1", timeout=300)
+    results = _run("bench_anchor.py", "--sizes", "20,50", "--repeat", "2", timeout=300)
     keys = {"docs", "docs_per_s", "oa_docs_per_s", "ratio", "tx_per_doc"}
     assert [r["docs"] for r in results] == [20, 50]
     for result in results:
