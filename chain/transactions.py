@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3._utils.method_formatters import get_error_formatters, get_null_result_formatters, get_result_formatters
 from web3._utils.rpc_abi import RPC
 from web3.exceptions import TimeExhausted, TransactionNotFound, Web3RPCError
+from web3.datastructures import AttributeDict
 from web3.module import apply_result_formatters
 
 from chain.connection import Chain
@@ -164,7 +165,7 @@ class TxManager:
         receipt = None
         if not sent_recorded:
             try:
-                receipt = self._wait_receipt(tx_hash, SENT_GRACE, probe_first=True)
+                receipt = self._wait_receipt(tx_hash, SENT_GRACE)
             except TRANSPORT_ERRORS:
                 receipt = None
             if receipt is None:
@@ -208,37 +209,38 @@ class TxManager:
 
     # ------------------------------------------------------------------ internals
 
-    def _receipt_or_none(self, tx_hash: str, *, probe: bool = False) -> Any:
-        """web3's receipt of ``tx_hash``, None while there is none. With ``probe`` (where it is likely
-        not there yet) a JSON-RPC node is first asked directly: a plain "none yet" answer costs
-        ~0.1 ms of CPU, web3's ``TransactionNotFound`` ~0.35 ms. Any other answer (a receipt, an
-        error) is left to web3, so that the receipt is web3's formatting and errors are web3's."""
-        if probe and self.chain.kind != "memory" and self._no_receipt_yet(tx_hash):
-            return None
+    def _receipt_or_none(self, tx_hash: str) -> Any:
+        """web3's receipt of ``tx_hash``, None while there is none. A JSON-RPC node is asked directly:
+        a plain "none yet" answer costs ~0.1 ms of CPU, web3's ``TransactionNotFound`` ~0.35 ms; a
+        receipt is read by web3's own response validation, result formatter and ``AttributeDict`` (what
+        its middleware gives). Any other answer is asked again through web3, so errors are web3's;
+        the in-process chain is always read through web3."""
+        w3 = self.chain.w3
+        if self.chain.kind != "memory":
+            method = RPC.eth_getTransactionReceipt
+            response = w3.provider.make_request(method, [tx_hash])
+            if _plain_answer(response):
+                if response["result"] is None:
+                    return None
+                if isinstance(response["result"], dict):
+                    result = w3.manager.formatted_response(response, [tx_hash], get_error_formatters(method),
+                                                           get_null_result_formatters(method))
+                    return AttributeDict.recursive(
+                        apply_result_formatters(get_result_formatters(method, w3.eth), result))
         try:
-            return self.chain.w3.eth.get_transaction_receipt(tx_hash)
+            return w3.eth.get_transaction_receipt(tx_hash)
         except TransactionNotFound:
             return None
 
-    def _no_receipt_yet(self, tx_hash: str) -> bool:
-        """True where the node answers ``eth_getTransactionReceipt`` with a well-formed null result."""
-        response = self.chain.w3.provider.make_request("eth_getTransactionReceipt", [tx_hash])
-        return (isinstance(response, dict) and response.get("jsonrpc") == "2.0" and "error" not in response
-                and "result" in response and response["result"] is None and type(response.get("id")) is int)
-
-    def _wait_receipt(self, tx_hash: str, timeout: float, *, probe_first: bool = False) -> Any:
+    def _wait_receipt(self, tx_hash: str, timeout: float) -> Any:
         """The receipt, polled at once and then after ``RECEIPT_POLL_FIRST`` doubling (at most
-        ``RECEIPT_POLL_MAX`` apart); None if there is none after ``timeout`` seconds. The first poll
-        goes through web3 unless ``probe_first`` (the receipt is then likely not there yet), the
-        later ones are probes."""
+        ``RECEIPT_POLL_MAX`` apart); None if there is none after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         pause = RECEIPT_POLL_FIRST
-        probe = probe_first
         while True:
-            receipt = self._receipt_or_none(tx_hash, probe=probe)
+            receipt = self._receipt_or_none(tx_hash)
             if receipt is not None:
                 return receipt
-            probe = True
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
@@ -553,6 +555,12 @@ def _plain_data(data: Any) -> bytes | None:
         except ValueError:  # not hex digits (binascii.Error), or not ASCII
             return None
     return None
+
+
+def _plain_answer(response: Any) -> bool:
+    """A well-formed JSON-RPC 2.0 answer with a result and no error."""
+    return (isinstance(response, dict) and response.get("jsonrpc") == "2.0" and "error" not in response
+            and "result" in response and type(response.get("id")) is int)
 
 
 def _set_event() -> threading.Event:

@@ -162,7 +162,10 @@ def test_transaction_result_receipt_and_journal_row(database_url: str, start_env
 
     # the receipt is web3's, and events decode from it
     assert result.receipt == env.w3.eth.get_transaction_receipt(result.tx_hash)
-    assert type(result.receipt) is type(env.w3.eth.get_transaction_receipt(result.tx_hash))
+    webs = env.w3.eth.get_transaction_receipt(result.tx_hash)
+    assert type(result.receipt) is type(webs)
+    assert [type(entry) for entry in result.receipt["logs"]] == [type(entry) for entry in webs["logs"]]
+    assert [type(v) for v in result.receipt.values()] == [type(v) for v in webs.values()]
     [event] = env.registry.events.ProposalCreated().process_receipt(result.receipt, errors=DISCARD)
     assert event["args"]["id"] == 0 and event["args"]["proposer"] == market.address
     assert (result.block_number, result.gas_used) == (result.receipt["blockNumber"], result.receipt["gasUsed"])
@@ -265,11 +268,11 @@ def test_send_errors_are_the_ones_web3_raises(env: ChainEnv, keyring: Keyring) -
             errors.append((type(again.value), str(again.value), again.value.rpc_response["error"]))
         assert errors[0] == errors[1]
         # the receipt probe sees nothing yet, and does not mistake that for an error
-        assert txm._receipt_or_none(info.value.tx_hash, probe=True) is None
+        assert txm._receipt_or_none(info.value.tx_hash) is None
         env.rpc("evm_mine")
     finally:
         env.rpc("evm_setAutomine", True)
-    assert txm._receipt_or_none(info.value.tx_hash, probe=True) == env.w3.eth.get_transaction_receipt(
+    assert txm._receipt_or_none(info.value.tx_hash) == env.w3.eth.get_transaction_receipt(
         info.value.tx_hash)
     errors = []
     for send in (env.w3.eth.send_raw_transaction, txm._send_raw):  # mined: its nonce is used
