@@ -87,6 +87,7 @@ NEXT_NONCE = select(func.max(JOURNAL.c.nonce)).where(  # as chain.journal.next_j
     JOURNAL.c.status != REJECTED)
 INSERT_ENTRY = insert(JOURNAL)
 UPDATE_ENTRY = update(JOURNAL).where(JOURNAL.c.id == bindparam("journal_id"))
+REJECTED_ENTRY = select(JOURNAL.c.id).where(JOURNAL.c.tx_hash == bindparam("tx_hash"), JOURNAL.c.status == REJECTED)
 
 
 @dataclass(frozen=True)
@@ -346,6 +347,10 @@ class TxManager:
                             "purpose": purpose[:200], "status": SIGNED,
                         }).inserted_primary_key[0]
                 except IntegrityError:
+                    journal_id = self._revive_rejected(tx_hash, purpose)
+                    if journal_id is not None:  # the very transaction the node refused before: again
+                        self._next_nonce[address] = nonce + 1
+                        break
                     # another process holding the same key took this nonce: re-read and sign again
                     self._next_nonce.pop(address, None)
                     time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # let the other one finish first
@@ -369,6 +374,24 @@ class TxManager:
             if mark_sent:
                 self._update_entry(journal_id, status=SENT)
         return journal_id, tx_hash
+
+    def _revive_rejected(self, tx_hash: str, purpose: str) -> int | None:
+        """The journal row of ``tx_hash`` if the node had refused it, made ``signed`` again; else None.
+
+        Signing is deterministic: the same call with the same nonce and fees (a retry once the cause of
+        a refusal, say an unfunded account, is gone) is the same bytes, whose hash the journal holds
+        already. That row is taken up again instead of a new one; its nonce is the one a refused
+        transaction gave back. None also where reviving would clash with a live row of that nonce."""
+        try:
+            with transaction(self.sessions) as s:
+                journal_id = s.scalar(REJECTED_ENTRY, {"tx_hash": tx_hash})
+                if journal_id is None:
+                    return None
+                s.execute(UPDATE_ENTRY, {"journal_id": journal_id, "status": SIGNED, "error": None,
+                                         "purpose": purpose[:200]})
+        except IntegrityError:
+            return None
+        return journal_id
 
     def _update_entry(self, journal_id: int, **values: Any) -> None:
         """Set ``values`` on the journal row ``journal_id`` (and its ``updated_at``) in one commit."""

@@ -245,11 +245,32 @@ def test_node_refusal_is_journaled_with_webs_message(env: ChainEnv, keyring: Key
     with env.sessions() as s:
         assert next_journal_nonce(s, env.ledger.chain.chain_id, market.address) == 0
     env.rpc("anvil_setBalance", market.address, hex(10**21))
-    # (another call: the very same one would be the same bytes, whose hash the journal holds already)
     result = env.ledger.txm.transact(market, set_threshold(env.registry, 5), "funded")
     rows = env.journal(market.address)
     assert [(r.nonce, r.status) for r in rows] == [(0, REJECTED), (0, MINED)]
     assert rows[1].tx_hash == result.tx_hash
+
+
+@requires_anvil
+def test_the_very_transaction_refused_before_goes_through_once_its_cause_is_gone(env: ChainEnv,
+                                                                                keyring: Keyring) -> None:
+    """Signing is deterministic: retrying the refused call with the same nonce and fees is the same
+    bytes, whose hash the journal holds. The rejected row is taken up again and mined."""
+    market = keyring.account("MARKET-admin")
+    env.rpc("anvil_setNextBlockBaseFeePerGas", hex(10**9))
+    env.rpc("evm_mine")
+    with pytest.raises(TransactionRejected, match="(?i)insufficient funds"):
+        env.ledger.txm.transact(market, set_threshold(env.registry, 4), "unfunded")
+    [refused] = env.journal(market.address)
+    env.rpc("anvil_setBalance", market.address, hex(10**21))  # no block: the same base fee, the same fees
+    result = env.ledger.txm.transact(market, set_threshold(env.registry, 4), "retried")
+    [row] = env.journal(market.address)
+    assert row.id == refused.id and row.tx_hash == refused.tx_hash == result.tx_hash
+    assert (row.nonce, row.status, row.error, row.purpose) == (0, MINED, None, "retried")
+    assert env.registry.functions.proposalCount().call() == 1
+    # and the nonce after it is the next one
+    env.ledger.txm.transact(market, set_threshold(env.registry, 5), "next")
+    assert [(r.nonce, r.status) for r in env.journal(market.address)] == [(0, MINED), (1, MINED)]
 
 
 @requires_anvil
