@@ -64,8 +64,7 @@ class Chain:
         error, no block) is asked again through web3, so that it raises or reads what web3 would;
         the in-process chain is always read through web3."""
         if self.kind != "memory":
-            response = self.w3.provider.make_request("eth_getBlockByNumber", ["latest", False])
-            block = response.get("result") if isinstance(response, dict) and "error" not in response else None
+            block = self.plain_result("eth_getBlockByNumber", ["latest", False])
             if isinstance(block, dict):
                 base = block.get("baseFeePerGas")
                 if base is None:
@@ -85,6 +84,14 @@ class Chain:
         elif self.kind == "anvil" and "maxFeePerGas" in self.fee_fields() and self.fee_fields()["maxFeePerGas"]:
             for address in addresses:
                 self.w3.provider.make_request("anvil_setBalance", [address, hex(FUNDING_WEI)])
+
+    def plain_result(self, method: str, params: list[Any]) -> Any:
+        """The ``result`` of a JSON-RPC request sent straight to the provider, past web3's formatting
+        and middleware; None for an error answer or no result. For the fast paths that read one plain
+        value and, given None or something unexpected, ask again through web3 (so that web3 raises or
+        formats as it would). Transport errors propagate."""
+        response = self.w3.provider.make_request(method, params)
+        return response.get("result") if isinstance(response, dict) and "error" not in response else None
 
     def rpc(self, method: str, params: list[Any]) -> Any:
         """A raw JSON-RPC call; raises NodeUnavailable on transport errors and RuntimeError on an RPC error."""

@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from web3._utils.method_formatters import get_error_formatters, get_null_result_formatters, get_result_formatters
 from web3._utils.rpc_abi import RPC
-from web3.exceptions import TimeExhausted, TransactionNotFound, Web3RPCError
+from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.datastructures import AttributeDict
 from web3.module import apply_result_formatters
 
@@ -174,15 +174,12 @@ class TxManager:
         try:
             if receipt is None:
                 receipt = self._wait_receipt(tx_hash, self.receipt_timeout)
-                if receipt is None:
-                    raise TimeExhausted(f"no receipt for {tx_hash} after {self.receipt_timeout} seconds")
+            if receipt is None:
+                raise TransactionPending(f"no receipt for {tx_hash} within {self.receipt_timeout}s; it stays "
+                                         "journaled", tx_hash, journal_id)
             timestamp = _log_block_timestamp(receipt)
             if timestamp is None:
                 timestamp = self._block_timestamp(receipt["blockNumber"])
-            block = {"timestamp": timestamp}
-        except TimeExhausted:
-            raise TransactionPending(f"no receipt for {tx_hash} within {self.receipt_timeout}s; it stays journaled",
-                                     tx_hash, journal_id) from None
         except TRANSPORT_ERRORS:
             raise TransactionPending(f"node went away before {tx_hash} was confirmed; it will be resubmitted",
                                      tx_hash, journal_id) from None
@@ -192,7 +189,7 @@ class TxManager:
             error = self._revert_reason(journal_id, receipt)
         self._update_entry(
             journal_id, status=MINED if ok else REVERTED, block_number=receipt["blockNumber"],
-            block_hash="0x" + bytes(receipt["blockHash"]).hex(), block_timestamp=block["timestamp"],
+            block_hash="0x" + bytes(receipt["blockHash"]).hex(), block_timestamp=timestamp,
             gas_used=receipt["gasUsed"], contract_address=receipt.get("contractAddress"),
             error=str(error) if error else None,
         )
@@ -202,7 +199,7 @@ class TxManager:
             tx_hash=tx_hash,
             journal_id=journal_id,
             block_number=receipt["blockNumber"],
-            block_timestamp=block["timestamp"],
+            block_timestamp=timestamp,
             gas_used=receipt["gasUsed"],
             contract_address=receipt.get("contractAddress"),
             receipt=receipt,
@@ -224,10 +221,7 @@ class TxManager:
                 if response["result"] is None:
                     return None
                 if isinstance(response["result"], dict):
-                    result = w3.manager.formatted_response(response, [tx_hash], get_error_formatters(method),
-                                                           get_null_result_formatters(method))
-                    return AttributeDict.recursive(
-                        apply_result_formatters(get_result_formatters(method, w3.eth), result))
+                    return AttributeDict.recursive(self._read_as_web3(method, [tx_hash], response))
         try:
             return w3.eth.get_transaction_receipt(tx_hash)
         except TransactionNotFound:
@@ -252,8 +246,7 @@ class TxManager:
         """A mined block's timestamp. Over JSON-RPC asked for directly (web3's block formatting is
         not needed for one field); through web3 where that gives no plain answer."""
         if self.chain.kind != "memory":
-            response = self.chain.w3.provider.make_request("eth_getBlockByNumber", [hex(number), False])
-            result = response.get("result") if isinstance(response, dict) else None
+            result = self.chain.plain_result("eth_getBlockByNumber", [hex(number), False])
             if isinstance(result, dict) and isinstance(result.get("timestamp"), str):
                 return int(result["timestamp"], 16)
         return self.chain.w3.eth.get_block(number)["timestamp"]
@@ -265,8 +258,7 @@ class TxManager:
         request = {"from": params["from"], "data": params["data"], "value": hex(params["value"])}
         if params.get("to") is not None:
             request["to"] = params["to"]
-        response = self.chain.w3.provider.make_request("eth_estimateGas", [request])
-        result = response.get("result") if isinstance(response, dict) and "error" not in response else None
+        result = self.chain.plain_result("eth_estimateGas", [request])
         if isinstance(result, str) and result.startswith("0x"):
             return int(result, 16)
         return self.chain.w3.eth.estimate_gas(params)
@@ -297,10 +289,16 @@ class TxManager:
             return
         method = RPC.eth_sendRawTransaction
         params = ["0x" + bytes(raw_transaction).hex()]
-        response = w3.provider.make_request(method, params)
+        self._read_as_web3(method, params, w3.provider.make_request(method, params))
+
+    def _read_as_web3(self, method: str, params: list[Any], response: Any) -> Any:
+        """The node's ``response`` to ``method`` read as web3 reads it: its response validation (an
+        error answer raises web3's exception, with web3's message), null-result and result formatters.
+        Not its middleware: the callers add what of it applies (``AttributeDict`` for a receipt)."""
+        w3 = self.chain.w3
         result = w3.manager.formatted_response(response, params, get_error_formatters(method),
                                                get_null_result_formatters(method))
-        apply_result_formatters(get_result_formatters(method, w3.eth), result)
+        return apply_result_formatters(get_result_formatters(method, w3.eth), result)
 
     def _lock_for(self, address: str) -> threading.Lock:
         with self._locks_guard:

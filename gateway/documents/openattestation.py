@@ -656,12 +656,17 @@ _FORKED_INPUT: Sequence[Any] | None = None  # the documents, inherited by forked
 
 
 def _target_digest(leaves: list[bytes]) -> bytes:
-    """``keccak256(JSON.stringify(sorted hex leaf hashes))``: the bytes sort as their lowercase hex
-    does, and the hex needs no JSON escaping (``["<hex>","<hex>",...]``)."""
+    """``keccak256(JSON.stringify(sorted hex leaf hashes))`` of 32-byte leaf hashes."""
+    return _target_digest_hex(list(map(bytes.hex, leaves)))
+
+
+def _target_digest_hex(leaves: list[str]) -> bytes:
+    """``keccak256(JSON.stringify(sorted hex leaf hashes))`` of lowercase hex leaf hashes: our own hex
+    needs no JSON escaping (``["<hex>","<hex>",...]``)."""
     if not leaves:
         return _keccak_256(b"[]").digest()
     leaves.sort()
-    return _keccak_256(('["' + '","'.join(map(bytes.hex, leaves)) + '"]').encode()).digest()
+    return _keccak_256(('["' + '","'.join(leaves) + '"]').encode()).digest()
 
 
 # --------------------------------------------------------------------------- column-wise salting
@@ -742,8 +747,7 @@ def _wrap_columns(documents: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
     data = _salt_column(documents, "", leaf_hashes)
     if not leaf_hashes:
         raise _Ragged("")
-    # keccak256(JSON.stringify(sorted hex leaf hashes)): lowercase hex needs no escaping
-    targets = [_keccak_256(('["' + '","'.join(sorted(row)) + '"]').encode()).digest() for row in zip(*leaf_hashes)]
+    targets = [_target_digest_hex(list(row)) for row in zip(*leaf_hashes)]
     return data, targets
 
 

@@ -21,12 +21,8 @@ from gateway.documents.openattestation import (
     verify_signature,
     wrap_documents,
 )
+from tests.documents.test_openattestation import ISSUER
 
-ISSUER = {
-    "name": "深圳市市场监督管理局",
-    "documentStore": "0x9178F546D3FF57D7A6352bD61B80cCCD46199C2d",
-    "identityProof": {"type": "DNS-TXT", "location": "ledger.example.gov.cn"},
-}
 N = COLUMNS_MIN_DOCUMENTS + 4
 
 
