@@ -20,31 +20,7 @@ import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-try:  # safe-pysha3 (C extension, pinned in requirements.lock): ~5x faster than pycryptodome here
-    from sha3 import keccak_256 as _keccak_256
-
-    def keccak256(data: bytes) -> bytes:
-        """Keccak-256 (Ethereum's, not NIST SHA3-256) of ``data``."""
-        return _keccak_256(data).digest()
-
-    def keccak256_hex(data: bytes) -> str:
-        """Keccak-256 of ``data`` as lowercase hex (no ``0x``)."""
-        return _keccak_256(data).hexdigest()
-
-except ImportError:  # pragma: no cover - fallback when safe-pysha3 is absent
-    from Crypto.Hash import keccak as _keccak
-
-    def _keccak_256(data: bytes = b""):  # the constructor, as safe-pysha3's (.digest(), .hexdigest())
-        return _keccak.new(data=data, digest_bits=256)
-
-    def keccak256(data: bytes) -> bytes:
-        """Keccak-256 (Ethereum's, not NIST SHA3-256) of ``data``."""
-        return _keccak.new(data=data, digest_bits=256).digest()
-
-    def keccak256_hex(data: bytes) -> str:
-        """Keccak-256 of ``data`` as lowercase hex (no ``0x``)."""
-        return _keccak.new(data=data, digest_bits=256).hexdigest()
-
+from gateway.documents.keccak import keccak256, keccak256_hex, merkle_parents
 
 __all__ = ["MerkleError", "MerkleTree", "combine", "gc_paused", "keccak256", "keccak256_hex", "verify_proof"]
 
@@ -79,14 +55,6 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _next_layer(layer: list[bytes]) -> list[bytes]:
-    k = keccak256
-    nxt = [k(a + b if a <= b else b + a) for a, b in zip(layer[0::2], layer[1::2])]
-    if len(layer) % 2:
-        nxt.append(layer[-1])  # odd node is carried up unchanged
-    return nxt
-
-
 class MerkleTree:
     """OpenAttestation Merkle tree over 32-byte leaves (sorted before building, as the JS does).
 
@@ -108,7 +76,7 @@ class MerkleTree:
         self._first_pos: dict[bytes, int] | None = None
         layers = [layer]
         while len(layer) > 1:
-            layer = _next_layer(layer)
+            layer = merkle_parents(layer)  # pairs sorted and hashed, an odd last node carried up
             layers.append(layer)
         self._layers = layers
 

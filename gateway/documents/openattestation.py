@@ -38,10 +38,10 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from itertools import chain
-from operator import methodcaller
 from typing import Any
 
-from gateway.documents.merkle import MerkleError, MerkleTree, _keccak_256, gc_paused, keccak256_hex, verify_proof
+from gateway.documents.keccak import keccak256_hex, keccak256_many, keccak256_many_hex, keccak_256
+from gateway.documents.merkle import MerkleError, MerkleTree, gc_paused, verify_proof
 
 __all__ = [
     "SCHEMA_V2",
@@ -370,7 +370,7 @@ def _salt_hashed(data: Any, salts: Iterator[str], hashes: dict[str, bytes], path
             sub = prefix + key
             leaf_prefix = _LEAF_PREFIXES.get(sub) or _leaf_prefix(sub)
             try:
-                hashes[sub] = _keccak_256((leaf_prefix + _encode_str(salted) + "}").encode()).digest()
+                hashes[sub] = keccak_256((leaf_prefix + _encode_str(salted) + "}").encode()).digest()
             except UnicodeEncodeError:  # surrogates: _leaf_digest pairs or escapes them as JS does
                 hashes[sub] = _leaf_digest(sub, salted)
     elif isinstance(data, (list, tuple)):
@@ -471,7 +471,7 @@ def _leaf_digest(key: str, value: Any) -> bytes:
         raw = text.encode()
     except UnicodeEncodeError:  # surrogates: let _quote pair or escape them as a JS string would
         raw = ("{" + _quote(key) + ":" + js_json_stringify(value) + "}").encode()
-    return _keccak_256(raw).digest()
+    return keccak_256(raw).digest()
 
 
 def _leaf_hash(key: str, value: Any) -> str:
@@ -661,12 +661,17 @@ def _target_digest(leaves: list[bytes]) -> bytes:
 
 
 def _target_digest_hex(leaves: list[str]) -> bytes:
-    """``keccak256(JSON.stringify(sorted hex leaf hashes))`` of lowercase hex leaf hashes: our own hex
-    needs no JSON escaping (``["<hex>","<hex>",...]``)."""
+    """``keccak256(JSON.stringify(sorted hex leaf hashes))`` of lowercase hex leaf hashes."""
+    return keccak_256(_target_text(leaves).encode()).digest()
+
+
+def _target_text(leaves: list[str]) -> str:
+    """``JSON.stringify`` of lowercase hex leaf hashes, sorted in place: our own hex needs no JSON
+    escaping (``["<hex>","<hex>",...]``)."""
     if not leaves:
-        return _keccak_256(b"[]").digest()
+        return "[]"
     leaves.sort()
-    return _keccak_256(('["' + '","'.join(leaves) + '"]').encode()).digest()
+    return '["' + '","'.join(leaves) + '"]'
 
 
 # --------------------------------------------------------------------------- column-wise salting
@@ -679,7 +684,6 @@ def _target_digest_hex(leaves: list[str]) -> bytes:
 # surrogate), the group is wrapped document by document by _salt_hashed: same output, same errors.
 COLUMNS_MIN_DOCUMENTS = 8  # below this many documents of one shape, the walk costs less
 _JSON_PRIMITIVES = frozenset({str, int, float, bool, type(None)})
-_hexdigest = methodcaller("hexdigest")
 
 
 class _Ragged(Exception):
@@ -733,10 +737,9 @@ def _salt_column(values: list[Any], path: str, leaf_hashes: list[list[str]]) -> 
         salted = [s + ":" + _typed(v) for s, v in zip(salts, values)]
         texts = [quoted_prefix + _encode_str(v)[1:] + "}" for v in salted]
     try:
-        encoded = list(map(str.encode, texts))
+        leaf_hashes.append(keccak256_many_hex(texts))
     except UnicodeEncodeError:  # a lone surrogate: the walk escapes it as JS does
         raise _Ragged(path) from None
-    leaf_hashes.append(list(map(_hexdigest, map(_keccak_256, encoded))))
     return salted
 
 
@@ -747,8 +750,7 @@ def _wrap_columns(documents: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
     data = _salt_column(documents, "", leaf_hashes)
     if not leaf_hashes:
         raise _Ragged("")
-    targets = [_target_digest_hex(list(row)) for row in zip(*leaf_hashes)]
-    return data, targets
+    return data, keccak256_many([_target_text(list(row)) for row in zip(*leaf_hashes)])
 
 
 def _wrap_walk(documents: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[bytes]]:
@@ -939,7 +941,7 @@ def _hash_unsalt(obj: Any, path: str, hashes: list[bytes], others: list[tuple[st
         if type(value) is str:
             leaf_prefix = _LEAF_PREFIXES.get(sub) or _leaf_prefix(sub)
             try:
-                hashes.append(_keccak_256((leaf_prefix + _encode_str(value) + "}").encode()).digest())
+                hashes.append(keccak_256((leaf_prefix + _encode_str(value) + "}").encode()).digest())
             except UnicodeEncodeError:  # surrogates: _leaf_digest pairs or escapes them as JS does
                 hashes.append(_leaf_digest(sub, value))
             kind = value[36:44]
