@@ -303,6 +303,16 @@ static void run_hash(const message *msgs, Py_ssize_t count, uint8_t *out, int wi
     }
 }
 
+/* A new list of the items of `items` (a strong reference to each), or TypeError with `message`. */
+static PyObject *own_list(PyObject *items, const char *message)
+{
+    if (!PySequence_Check(items) || PyUnicode_Check(items) || PyBytes_Check(items)) {
+        PyErr_SetString(PyExc_TypeError, message);
+        return NULL;
+    }
+    return PySequence_List(items);
+}
+
 static const char HEX[] = "0123456789abcdef";
 
 static PyObject *digest_list(const uint8_t *digests, Py_ssize_t count, int hex)
@@ -350,7 +360,8 @@ static PyObject *keccak256_many(PyObject *module, PyObject *args, PyObject *kwar
     int width = parse_lanes(lanes);
     if (width < 0)
         return NULL;
-    seq = PySequence_Fast(items, "keccak256_many: items must be a sequence of bytes or str");
+    /* our own list: with the GIL released, another thread may change the caller's, not this one */
+    seq = own_list(items, "keccak256_many: items must be a sequence of bytes or str");
     if (seq == NULL)
         return NULL;
     Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
@@ -400,7 +411,7 @@ static PyObject *merkle_parents(PyObject *module, PyObject *args, PyObject *kwar
     int width = parse_lanes(lanes);
     if (width < 0)
         return NULL;
-    seq = PySequence_Fast(layer, "merkle_parents: layer must be a sequence of 32-byte bytes");
+    seq = own_list(layer, "merkle_parents: layer must be a sequence of 32-byte bytes");
     if (seq == NULL)
         return NULL;
     Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);

@@ -69,8 +69,14 @@ def test_bad_items_are_refused_with_their_position() -> None:
         keccak.keccak256_many([b"a", 5])
     with pytest.raises(UnicodeEncodeError):  # a lone surrogate has no UTF-8, as str.encode() says
         keccak.keccak256_many(["ok", "\ud800"])
-    with pytest.raises(TypeError, match="must be a sequence"):
-        keccak.keccak256_many(5)
+    for not_a_list in (5, "abc", b"abc"):
+        with pytest.raises(TypeError, match="must be a sequence of bytes or str"):
+            keccak.keccak256_many(not_a_list)
+
+
+def test_any_sequence_of_items() -> None:
+    assert keccak.keccak256_many((b"a", "b")) == keccak.keccak256_many([b"a", b"b"])
+    assert keccak.merkle_parents((b"\0" * 32,)) == [b"\0" * 32]
 
 
 @pytest.mark.skipif(native is None, reason="the compiled module is not built")
