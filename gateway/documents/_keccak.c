@@ -28,7 +28,8 @@
 #define RATE 136 /* bytes absorbed per permutation for a 256-bit digest */
 #define RATE_WORDS 17
 #define MAX_LANES 8
-#define GIL_FREE_FROM 64 /* messages; below this, releasing the GIL costs more than it gives */
+#define GIL_FREE_FROM 64         /* messages; below this and GIL_FREE_BYTES, releasing the GIL costs more */
+#define GIL_FREE_BYTES (64 << 10) /* than it gives */
 
 static const uint64_t RC[24] = {
     0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808AULL, 0x8000000080008000ULL,
@@ -168,18 +169,6 @@ __attribute__((target("avx512f"))) static void permute_8(uint64_t *s)
 
 typedef void (*permute_fn)(uint64_t *);
 
-static int best_width(void)
-{
-#if HAVE_X86_VECTORS
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return 8;
-    if (__builtin_cpu_supports("avx2"))
-        return 4;
-#endif
-    return 1;
-}
-
 static permute_fn permute_for(int width)
 {
 #if HAVE_X86_VECTORS
@@ -276,52 +265,113 @@ static void hash_messages(const message *msgs, Py_ssize_t count, uint8_t *out, i
 
 /* ---- Python glue ------------------------------------------------------------------------------ */
 
+static int cpu_has(int width)
+{
+#if HAVE_X86_VECTORS
+    __builtin_cpu_init();
+    if (width == 8)
+        return __builtin_cpu_supports("avx512f");
+    if (width == 4)
+        return __builtin_cpu_supports("avx2");
+#endif
+    return width == 1;
+}
+
+static int best_width(void)
+{
+    return cpu_has(8) ? 8 : cpu_has(4) ? 4 : 1;
+}
+
 static int parse_lanes(int lanes)
 {
-    int best = best_width();
     if (lanes == 0)
-        return best;
+        return best_width();
     if (lanes != 1 && lanes != 4 && lanes != 8) {
         PyErr_Format(PyExc_ValueError, "lanes must be 0 (best), 1, 4 or 8, got %d", lanes);
         return -1;
     }
-    if (lanes > best) {
-        PyErr_Format(PyExc_ValueError, "this CPU hashes at most %d messages at a time, asked for %d", best, lanes);
+    if (!cpu_has(lanes)) {
+        PyErr_Format(PyExc_ValueError, "this CPU cannot hash %d messages at a time (%s)", lanes,
+                     lanes == 8 ? "no AVX-512F" : "no AVX2");
         return -1;
     }
     return lanes;
 }
 
-static void run_hash(const message *msgs, Py_ssize_t count, uint8_t *out, int width)
+/* One call's work: our own list of the caller's items (with the GIL released, another thread may
+ * change the caller's list, not this one), the messages to hash and room for their digests. */
+typedef struct {
+    PyObject *list;
+    PyObject **items;
+    Py_ssize_t count;  /* items */
+    Py_ssize_t hashes; /* messages: one per item, or one per pair of items */
+    message *msgs;
+    uint8_t *digests; /* 32 bytes per message */
+    uint8_t *joined;  /* pairs only: 64 bytes per message, the sorted pair */
+} batch;
+
+static void batch_close(batch *b)
 {
-    if (count >= GIL_FREE_FROM) {
-        Py_BEGIN_ALLOW_THREADS
-        hash_messages(msgs, count, out, width);
-        Py_END_ALLOW_THREADS
-    } else {
-        hash_messages(msgs, count, out, width);
-    }
+    PyMem_Free(b->msgs);
+    PyMem_Free(b->digests);
+    PyMem_Free(b->joined);
+    Py_XDECREF(b->list);
 }
 
-/* A new list of the items of `items` (a strong reference to each), or TypeError with `message`. */
-static PyObject *own_list(PyObject *items, const char *message)
+static int batch_open(batch *b, PyObject *items, int pairs, const char *not_a_sequence)
 {
-    if (!PySequence_Check(items) || PyUnicode_Check(items) || PyBytes_Check(items)) {
-        PyErr_SetString(PyExc_TypeError, message);
-        return NULL;
+    memset(b, 0, sizeof *b);
+    if (!PySequence_Check(items) || PyUnicode_Check(items) || PyBytes_Check(items) || PyByteArray_Check(items)) {
+        PyErr_SetString(PyExc_TypeError, not_a_sequence);
+        return -1;
     }
-    return PySequence_List(items);
+    b->list = PySequence_List(items);
+    if (b->list == NULL)
+        return -1;
+    b->items = PySequence_Fast_ITEMS(b->list);
+    b->count = PyList_GET_SIZE(b->list);
+    b->hashes = pairs ? b->count / 2 : b->count;
+    size_t room = (size_t)(b->hashes ? b->hashes : 1);
+    if (room > (size_t)PY_SSIZE_T_MAX / 64) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->msgs = PyMem_Malloc(room * sizeof(message));
+    b->digests = PyMem_Malloc(room * 32);
+    b->joined = pairs ? PyMem_Malloc(room * 64) : NULL;
+    if (b->msgs == NULL || b->digests == NULL || (pairs && b->joined == NULL)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* Hash the batch's messages; without the GIL where there is enough work for that to pay: many
+ * messages, or a few long ones. */
+static void batch_hash(batch *b, int width)
+{
+    Py_ssize_t bytes = 0;
+    for (Py_ssize_t i = 0; i < b->hashes && bytes < GIL_FREE_BYTES; ++i)
+        bytes += b->msgs[i].size;
+    if (b->hashes >= GIL_FREE_FROM || bytes >= GIL_FREE_BYTES) {
+        Py_BEGIN_ALLOW_THREADS
+        hash_messages(b->msgs, b->hashes, b->digests, width);
+        Py_END_ALLOW_THREADS
+    } else {
+        hash_messages(b->msgs, b->hashes, b->digests, width);
+    }
 }
 
 static const char HEX[] = "0123456789abcdef";
 
-static PyObject *digest_list(const uint8_t *digests, Py_ssize_t count, int hex)
+/* The batch's digests as a list of `extra` more items than digests: bytes, or hex str. */
+static PyObject *digest_list(const batch *b, int hex, Py_ssize_t extra)
 {
-    PyObject *result = PyList_New(count);
+    PyObject *result = PyList_New(b->hashes + extra);
     if (result == NULL)
         return NULL;
-    for (Py_ssize_t i = 0; i < count; ++i) {
-        const uint8_t *d = digests + 32 * i;
+    for (Py_ssize_t i = 0; i < b->hashes; ++i) {
+        const uint8_t *d = b->digests + 32 * i;
         PyObject *item;
         if (hex) {
             item = PyUnicode_New(64, 127);
@@ -353,33 +403,25 @@ PyDoc_STRVAR(keccak256_many_doc,
 static PyObject *keccak256_many(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"items", "hex", "lanes", NULL};
-    PyObject *items, *seq, *result = NULL;
+    PyObject *items, *result = NULL;
     int hex = 0, lanes = 0;
+    batch b;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$pi:keccak256_many", keywords, &items, &hex, &lanes))
         return NULL;
     int width = parse_lanes(lanes);
     if (width < 0)
         return NULL;
-    /* our own list: with the GIL released, another thread may change the caller's, not this one */
-    seq = own_list(items, "keccak256_many: items must be a sequence of bytes or str");
-    if (seq == NULL)
-        return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    PyObject **objects = PySequence_Fast_ITEMS(seq);
-    message *msgs = PyMem_Malloc(sizeof(message) * (size_t)(count ? count : 1));
-    uint8_t *digests = PyMem_Malloc(32 * (size_t)(count ? count : 1));
-    if (msgs == NULL || digests == NULL) {
-        PyErr_NoMemory();
+    if (batch_open(&b, items, 0, "keccak256_many: items must be a sequence of bytes or str") < 0)
         goto done;
-    }
-    for (Py_ssize_t i = 0; i < count; ++i) {
-        PyObject *item = objects[i];
+    for (Py_ssize_t i = 0; i < b.count; ++i) {
+        PyObject *item = b.items[i];
         if (PyBytes_Check(item)) {
-            msgs[i].data = (const uint8_t *)PyBytes_AS_STRING(item);
-            msgs[i].size = PyBytes_GET_SIZE(item);
+            b.msgs[i].data = (const uint8_t *)PyBytes_AS_STRING(item);
+            b.msgs[i].size = PyBytes_GET_SIZE(item);
         } else if (PyUnicode_Check(item)) {
-            msgs[i].data = (const uint8_t *)PyUnicode_AsUTF8AndSize(item, &msgs[i].size);
-            if (msgs[i].data == NULL)
+            /* the UTF-8 is kept with the str (none is made for an ASCII one) */
+            b.msgs[i].data = (const uint8_t *)PyUnicode_AsUTF8AndSize(item, &b.msgs[i].size);
+            if (b.msgs[i].data == NULL)
                 goto done; /* a lone surrogate: UnicodeEncodeError, as str.encode() raises */
         } else {
             PyErr_Format(PyExc_TypeError, "keccak256_many: item %zd must be bytes or str, got %.100s", i,
@@ -387,12 +429,10 @@ static PyObject *keccak256_many(PyObject *module, PyObject *args, PyObject *kwar
             goto done;
         }
     }
-    run_hash(msgs, count, digests, width);
-    result = digest_list(digests, count, hex);
+    batch_hash(&b, width);
+    result = digest_list(&b, hex, 0);
 done:
-    PyMem_Free(msgs);
-    PyMem_Free(digests);
-    Py_DECREF(seq);
+    batch_close(&b);
     return result;
 }
 
@@ -404,65 +444,43 @@ PyDoc_STRVAR(merkle_parents_doc,
 static PyObject *merkle_parents(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"layer", "lanes", NULL};
-    PyObject *layer, *seq, *result = NULL;
+    PyObject *layer, *result = NULL;
     int lanes = 0;
+    batch b;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$i:merkle_parents", keywords, &layer, &lanes))
         return NULL;
     int width = parse_lanes(lanes);
     if (width < 0)
         return NULL;
-    seq = own_list(layer, "merkle_parents: layer must be a sequence of 32-byte bytes");
-    if (seq == NULL)
-        return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    PyObject **nodes = PySequence_Fast_ITEMS(seq);
-    Py_ssize_t pairs = count / 2;
-    message *msgs = PyMem_Malloc(sizeof(message) * (size_t)(pairs ? pairs : 1));
-    uint8_t *joined = PyMem_Malloc(64 * (size_t)(pairs ? pairs : 1));
-    uint8_t *digests = PyMem_Malloc(32 * (size_t)(pairs ? pairs : 1));
-    if (msgs == NULL || joined == NULL || digests == NULL) {
-        PyErr_NoMemory();
+    if (batch_open(&b, layer, 1, "merkle_parents: layer must be a sequence of 32-byte bytes") < 0)
         goto done;
-    }
-    for (Py_ssize_t i = 0; i < count; ++i) {
-        if (!PyBytes_Check(nodes[i]) || PyBytes_GET_SIZE(nodes[i]) != 32) {
+    for (Py_ssize_t i = 0; i < b.count; ++i) {
+        if (!PyBytes_Check(b.items[i]) || PyBytes_GET_SIZE(b.items[i]) != 32) {
             PyErr_Format(PyExc_ValueError, "merkle_parents: node %zd must be 32 bytes", i);
             goto done;
         }
     }
-    for (Py_ssize_t p = 0; p < pairs; ++p) {
-        const char *a = PyBytes_AS_STRING(nodes[2 * p]), *b = PyBytes_AS_STRING(nodes[2 * p + 1]);
-        if (memcmp(a, b, 32) > 0) {
-            const char *t = a;
-            a = b;
-            b = t;
+    for (Py_ssize_t p = 0; p < b.hashes; ++p) {
+        const char *first = PyBytes_AS_STRING(b.items[2 * p]), *second = PyBytes_AS_STRING(b.items[2 * p + 1]);
+        if (memcmp(first, second, 32) > 0) {
+            const char *t = first;
+            first = second;
+            second = t;
         }
-        memcpy(joined + 64 * p, a, 32);
-        memcpy(joined + 64 * p + 32, b, 32);
-        msgs[p].data = joined + 64 * p;
-        msgs[p].size = 64;
+        memcpy(b.joined + 64 * p, first, 32);
+        memcpy(b.joined + 64 * p + 32, second, 32);
+        b.msgs[p].data = b.joined + 64 * p;
+        b.msgs[p].size = 64;
     }
-    run_hash(msgs, pairs, digests, width);
-    result = PyList_New(pairs + (count & 1));
-    if (result == NULL)
-        goto done;
-    for (Py_ssize_t p = 0; p < pairs; ++p) {
-        PyObject *node = PyBytes_FromStringAndSize((const char *)digests + 32 * p, 32);
-        if (node == NULL) {
-            Py_CLEAR(result);
-            goto done;
-        }
-        PyList_SET_ITEM(result, p, node);
-    }
-    if (count & 1) {
-        Py_INCREF(nodes[count - 1]);
-        PyList_SET_ITEM(result, pairs, nodes[count - 1]);
+    batch_hash(&b, width);
+    Py_ssize_t odd = b.count & 1;
+    result = digest_list(&b, 0, odd);
+    if (result != NULL && odd) { /* the odd node is carried up unchanged */
+        Py_INCREF(b.items[b.count - 1]);
+        PyList_SET_ITEM(result, b.hashes, b.items[b.count - 1]);
     }
 done:
-    PyMem_Free(msgs);
-    PyMem_Free(joined);
-    PyMem_Free(digests);
-    Py_DECREF(seq);
+    batch_close(&b);
     return result;
 }
 

@@ -49,23 +49,31 @@ LANES: int = _native.best_lanes() if _native is not None else 0
 """Messages the compiled module hashes at a time on this CPU (8, 4 or 1); 0 where it is not built."""
 
 
-def _encoded(item: bytes | str) -> bytes:
-    if isinstance(item, bytes):
-        return item
-    if isinstance(item, str):
-        return item.encode()
-    raise TypeError(f"keccak256_many: item must be bytes or str, got {type(item).__name__}")
+# The fallback takes and refuses what the compiled module does, with the same errors.
+def _as_list(items: Sequence, not_a_sequence: str) -> list:
+    if not isinstance(items, Sequence) or isinstance(items, (str, bytes, bytearray)):
+        raise TypeError(not_a_sequence)
+    return list(items)
 
 
 def _fallback_many(items: Sequence[bytes | str], hex: bool = False) -> list:
+    messages = []
+    for i, item in enumerate(_as_list(items, "keccak256_many: items must be a sequence of bytes or str")):
+        if isinstance(item, bytes):
+            messages.append(item)
+        elif isinstance(item, str):
+            messages.append(str.encode(item))  # UnicodeEncodeError for a lone surrogate
+        else:
+            raise TypeError(f"keccak256_many: item {i} must be bytes or str, got {type(item).__name__}")
     if hex:
-        return [keccak_256(_encoded(item)).hexdigest() for item in items]
-    return [keccak_256(_encoded(item)).digest() for item in items]
+        return [keccak_256(m).hexdigest() for m in messages]
+    return [keccak_256(m).digest() for m in messages]
 
 
 def _fallback_parents(layer: Sequence[bytes]) -> list[bytes]:
+    layer = _as_list(layer, "merkle_parents: layer must be a sequence of 32-byte bytes")
     for i, node in enumerate(layer):
-        if type(node) is not bytes or len(node) != 32:
+        if not isinstance(node, bytes) or len(node) != 32:
             raise ValueError(f"merkle_parents: node {i} must be 32 bytes")
     parents = [keccak256(a + b if a <= b else b + a) for a, b in zip(layer[0::2], layer[1::2])]
     if len(layer) % 2:
