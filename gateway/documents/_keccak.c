@@ -49,33 +49,34 @@ static const uint64_t RC[24] = {
  *          r = 0 1 62 28 27 / 36 44 6 55 20 / 3 10 43 25 39 / 41 45 15 21 8 / 18 2 61 56 14
  *   chi    a[x+5y] = b[x+5y] ^ (~b[(x+1)+5y] & b[(x+2)+5y])  (x+1, x+2 mod 5)
  *   iota   a0 ^= rc
- * It needs the lane operations XOR(a, b), XOR5(a, b, c, d, e), ROL(a, n) for 0 < n < 64,
+ * Its parameters are the lane operations XOR(a, b), XOR5(a, b, c, d, e), ROL(a, n) for 0 < n < 64,
  * CHI(a, b, c) = a ^ (~b & c) and RCV(k) (a lane holding the constant k). */
-#define KECCAK_ROUND(rc)                                                                                \
-    c0 = XOR5(a0, a5, a10, a15, a20); c1 = XOR5(a1, a6, a11, a16, a21);                                  \
-    c2 = XOR5(a2, a7, a12, a17, a22); c3 = XOR5(a3, a8, a13, a18, a23);                                  \
-    c4 = XOR5(a4, a9, a14, a19, a24); d0 = XOR(c4, ROL(c1, 1)); d1 = XOR(c0, ROL(c2, 1));                \
-    d2 = XOR(c1, ROL(c3, 1)); d3 = XOR(c2, ROL(c4, 1)); d4 = XOR(c3, ROL(c0, 1)); b0 = XOR(a0, d0);      \
-    b10 = ROL(XOR(a1, d1), 1); b20 = ROL(XOR(a2, d2), 62); b5 = ROL(XOR(a3, d3), 28);                    \
-    b15 = ROL(XOR(a4, d4), 27); b16 = ROL(XOR(a5, d0), 36); b1 = ROL(XOR(a6, d1), 44);                   \
-    b11 = ROL(XOR(a7, d2), 6); b21 = ROL(XOR(a8, d3), 55); b6 = ROL(XOR(a9, d4), 20);                    \
-    b7 = ROL(XOR(a10, d0), 3); b17 = ROL(XOR(a11, d1), 10); b2 = ROL(XOR(a12, d2), 43);                  \
-    b12 = ROL(XOR(a13, d3), 25); b22 = ROL(XOR(a14, d4), 39); b23 = ROL(XOR(a15, d0), 41);               \
-    b8 = ROL(XOR(a16, d1), 45); b18 = ROL(XOR(a17, d2), 15); b3 = ROL(XOR(a18, d3), 21);                 \
-    b13 = ROL(XOR(a19, d4), 8); b14 = ROL(XOR(a20, d0), 18); b24 = ROL(XOR(a21, d1), 2);                 \
-    b9 = ROL(XOR(a22, d2), 61); b19 = ROL(XOR(a23, d3), 56); b4 = ROL(XOR(a24, d4), 14);                 \
-    a0 = CHI(b0, b1, b2); a1 = CHI(b1, b2, b3); a2 = CHI(b2, b3, b4); a3 = CHI(b3, b4, b0);              \
-    a4 = CHI(b4, b0, b1); a5 = CHI(b5, b6, b7); a6 = CHI(b6, b7, b8); a7 = CHI(b7, b8, b9);              \
-    a8 = CHI(b8, b9, b5); a9 = CHI(b9, b5, b6); a10 = CHI(b10, b11, b12); a11 = CHI(b11, b12, b13);      \
-    a12 = CHI(b12, b13, b14); a13 = CHI(b13, b14, b10); a14 = CHI(b14, b10, b11);                        \
-    a15 = CHI(b15, b16, b17); a16 = CHI(b16, b17, b18); a17 = CHI(b17, b18, b19);                        \
-    a18 = CHI(b18, b19, b15); a19 = CHI(b19, b15, b16); a20 = CHI(b20, b21, b22);                        \
-    a21 = CHI(b21, b22, b23); a22 = CHI(b22, b23, b24); a23 = CHI(b23, b24, b20);                        \
+#define KECCAK_ROUND(rc, XOR, XOR5, ROL, CHI, RCV)                                                      \
+    c0 = XOR5(a0, a5, a10, a15, a20); c1 = XOR5(a1, a6, a11, a16, a21);                                 \
+    c2 = XOR5(a2, a7, a12, a17, a22); c3 = XOR5(a3, a8, a13, a18, a23);                                 \
+    c4 = XOR5(a4, a9, a14, a19, a24); d0 = XOR(c4, ROL(c1, 1)); d1 = XOR(c0, ROL(c2, 1));               \
+    d2 = XOR(c1, ROL(c3, 1)); d3 = XOR(c2, ROL(c4, 1)); d4 = XOR(c3, ROL(c0, 1)); b0 = XOR(a0, d0);     \
+    b10 = ROL(XOR(a1, d1), 1); b20 = ROL(XOR(a2, d2), 62); b5 = ROL(XOR(a3, d3), 28);                   \
+    b15 = ROL(XOR(a4, d4), 27); b16 = ROL(XOR(a5, d0), 36); b1 = ROL(XOR(a6, d1), 44);                  \
+    b11 = ROL(XOR(a7, d2), 6); b21 = ROL(XOR(a8, d3), 55); b6 = ROL(XOR(a9, d4), 20);                   \
+    b7 = ROL(XOR(a10, d0), 3); b17 = ROL(XOR(a11, d1), 10); b2 = ROL(XOR(a12, d2), 43);                 \
+    b12 = ROL(XOR(a13, d3), 25); b22 = ROL(XOR(a14, d4), 39); b23 = ROL(XOR(a15, d0), 41);              \
+    b8 = ROL(XOR(a16, d1), 45); b18 = ROL(XOR(a17, d2), 15); b3 = ROL(XOR(a18, d3), 21);                \
+    b13 = ROL(XOR(a19, d4), 8); b14 = ROL(XOR(a20, d0), 18); b24 = ROL(XOR(a21, d1), 2);                \
+    b9 = ROL(XOR(a22, d2), 61); b19 = ROL(XOR(a23, d3), 56); b4 = ROL(XOR(a24, d4), 14);                \
+    a0 = CHI(b0, b1, b2); a1 = CHI(b1, b2, b3); a2 = CHI(b2, b3, b4); a3 = CHI(b3, b4, b0);             \
+    a4 = CHI(b4, b0, b1); a5 = CHI(b5, b6, b7); a6 = CHI(b6, b7, b8); a7 = CHI(b7, b8, b9);             \
+    a8 = CHI(b8, b9, b5); a9 = CHI(b9, b5, b6); a10 = CHI(b10, b11, b12); a11 = CHI(b11, b12, b13);     \
+    a12 = CHI(b12, b13, b14); a13 = CHI(b13, b14, b10); a14 = CHI(b14, b10, b11);                       \
+    a15 = CHI(b15, b16, b17); a16 = CHI(b16, b17, b18); a17 = CHI(b17, b18, b19);                       \
+    a18 = CHI(b18, b19, b15); a19 = CHI(b19, b15, b16); a20 = CHI(b20, b21, b22);                       \
+    a21 = CHI(b21, b22, b23); a22 = CHI(b22, b23, b24); a23 = CHI(b23, b24, b20);                       \
     a24 = CHI(b24, b20, b21); a0 = XOR(a0, RCV(rc));
 
 /* The whole permutation over a lane-interleaved state: word w of lane j at s[w * width + j], read
- * and written with LOAD(p) / STORE(p, v) at s + w * width. */
-#define KECCAK_F1600(T, width)                                                                          \
+ * and written with LOAD(p) / STORE(p, v) at s + w * width; OPS is the list of KECCAK_ROUND's lane
+ * operations. */
+#define KECCAK_F1600(T, width, LOAD, STORE, OPS)                                                        \
     T a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, \
         a22, a23, a24;                                                                                  \
     T b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, \
@@ -90,7 +91,7 @@ static const uint64_t RC[24] = {
     a21 = LOAD(s + 21 * width); a22 = LOAD(s + 22 * width); a23 = LOAD(s + 23 * width);                 \
     a24 = LOAD(s + 24 * width);                                                                         \
     for (int round = 0; round < 24; ++round) {                                                          \
-        KECCAK_ROUND(RC[round])                                                                         \
+        APPLY(KECCAK_ROUND, RC[round], OPS)                                                             \
     }                                                                                                   \
     STORE(s + 0 * width, a0); STORE(s + 1 * width, a1); STORE(s + 2 * width, a2);                       \
     STORE(s + 3 * width, a3); STORE(s + 4 * width, a4); STORE(s + 5 * width, a5);                       \
@@ -102,69 +103,54 @@ static const uint64_t RC[24] = {
     STORE(s + 21 * width, a21); STORE(s + 22 * width, a22); STORE(s + 23 * width, a23);                 \
     STORE(s + 24 * width, a24);
 
+/* m(args...) after the arguments are expanded: passes a list of lane operations as one argument. */
+#define APPLY(m, ...) m(__VA_ARGS__)
+
 /* ---- one state (portable C) ---------------------------------------------------------------- */
-#define XOR(a, b) ((a) ^ (b))
-#define XOR5(a, b, c, d, e) ((a) ^ (b) ^ (c) ^ (d) ^ (e))
-#define ROL(a, n) (((a) << (n)) | ((a) >> (64 - (n))))
-#define CHI(a, b, c) ((a) ^ (~(b) & (c)))
-#define RCV(k) (k)
-#define LOAD(p) (*(p))
-#define STORE(p, v) (*(p) = (v))
+#define XOR_1(a, b) ((a) ^ (b))
+#define XOR5_1(a, b, c, d, e) ((a) ^ (b) ^ (c) ^ (d) ^ (e))
+#define ROL_1(a, n) (((a) << (n)) | ((a) >> (64 - (n))))
+#define CHI_1(a, b, c) ((a) ^ (~(b) & (c)))
+#define RCV_1(k) (k)
+#define LOAD_1(p) (*(p))
+#define STORE_1(p, v) (*(p) = (v))
+#define OPS_1 XOR_1, XOR5_1, ROL_1, CHI_1, RCV_1
 
 static void permute_1(uint64_t *s)
 {
-    KECCAK_F1600(uint64_t, 1)
+    KECCAK_F1600(uint64_t, 1, LOAD_1, STORE_1, OPS_1)
 }
-#undef XOR
-#undef XOR5
-#undef ROL
-#undef CHI
-#undef RCV
-#undef LOAD
-#undef STORE
 
 #if HAVE_X86_VECTORS
 /* ---- four states (AVX2) ---------------------------------------------------------------------- */
-#define XOR(a, b) _mm256_xor_si256((a), (b))
-#define XOR5(a, b, c, d, e) XOR(XOR(XOR(a, b), XOR(c, d)), (e))
-#define ROL(a, n) _mm256_or_si256(_mm256_slli_epi64((a), (n)), _mm256_srli_epi64((a), 64 - (n)))
-#define CHI(a, b, c) XOR((a), _mm256_andnot_si256((b), (c)))
-#define RCV(k) _mm256_set1_epi64x((long long)(k))
-#define LOAD(p) _mm256_loadu_si256((const __m256i *)(p))
-#define STORE(p, v) _mm256_storeu_si256((__m256i *)(p), (v))
+#define XOR_4(a, b) _mm256_xor_si256((a), (b))
+#define XOR5_4(a, b, c, d, e) XOR_4(XOR_4(XOR_4(a, b), XOR_4(c, d)), (e))
+#define ROL_4(a, n) _mm256_or_si256(_mm256_slli_epi64((a), (n)), _mm256_srli_epi64((a), 64 - (n)))
+#define CHI_4(a, b, c) XOR_4((a), _mm256_andnot_si256((b), (c)))
+#define RCV_4(k) _mm256_set1_epi64x((long long)(k))
+#define LOAD_4(p) _mm256_loadu_si256((const __m256i *)(p))
+#define STORE_4(p, v) _mm256_storeu_si256((__m256i *)(p), (v))
+#define OPS_4 XOR_4, XOR5_4, ROL_4, CHI_4, RCV_4
 
 __attribute__((target("avx2"))) static void permute_4(uint64_t *s)
 {
-    KECCAK_F1600(__m256i, 4)
+    KECCAK_F1600(__m256i, 4, LOAD_4, STORE_4, OPS_4)
 }
-#undef XOR
-#undef XOR5
-#undef ROL
-#undef CHI
-#undef RCV
-#undef LOAD
-#undef STORE
 
 /* ---- eight states (AVX-512F: rotate and three-input logic are single instructions) ------------ */
-#define XOR(a, b) _mm512_xor_si512((a), (b))
-#define XOR5(a, b, c, d, e) _mm512_ternarylogic_epi64(_mm512_ternarylogic_epi64((a), (b), (c), 0x96), (d), (e), 0x96)
-#define ROL(a, n) _mm512_rol_epi64((a), (n))
-#define CHI(a, b, c) _mm512_ternarylogic_epi64((a), (b), (c), 0xD2)
-#define RCV(k) _mm512_set1_epi64((long long)(k))
-#define LOAD(p) _mm512_loadu_si512((const void *)(p))
-#define STORE(p, v) _mm512_storeu_si512((void *)(p), (v))
+#define XOR_8(a, b) _mm512_xor_si512((a), (b))
+#define XOR5_8(a, b, c, d, e) _mm512_ternarylogic_epi64(_mm512_ternarylogic_epi64((a), (b), (c), 0x96), (d), (e), 0x96)
+#define ROL_8(a, n) _mm512_rol_epi64((a), (n))
+#define CHI_8(a, b, c) _mm512_ternarylogic_epi64((a), (b), (c), 0xD2)
+#define RCV_8(k) _mm512_set1_epi64((long long)(k))
+#define LOAD_8(p) _mm512_loadu_si512((const void *)(p))
+#define STORE_8(p, v) _mm512_storeu_si512((void *)(p), (v))
+#define OPS_8 XOR_8, XOR5_8, ROL_8, CHI_8, RCV_8
 
 __attribute__((target("avx512f"))) static void permute_8(uint64_t *s)
 {
-    KECCAK_F1600(__m512i, 8)
+    KECCAK_F1600(__m512i, 8, LOAD_8, STORE_8, OPS_8)
 }
-#undef XOR
-#undef XOR5
-#undef ROL
-#undef CHI
-#undef RCV
-#undef LOAD
-#undef STORE
 #endif /* HAVE_X86_VECTORS */
 
 typedef void (*permute_fn)(uint64_t *);
