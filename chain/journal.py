@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func, select, text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, bindparam, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from chain.db import Base
@@ -55,13 +55,16 @@ class JournalEntry(Base):
                                                  onupdate=utcnow)
 
 
+# built once: every signed transaction asks (building the statement costs more than running it)
+_HIGHEST_NONCE = select(func.max(JournalEntry.nonce)).where(
+    JournalEntry.chain_id == bindparam("chain_id"), JournalEntry.account == bindparam("account"),
+    JournalEntry.status != REJECTED,
+)
+
+
 def next_journal_nonce(session: Session, chain_id: int, account: str) -> int:
     """One past the highest nonce the journal holds for ``account`` that was not rejected."""
-    highest = session.scalar(
-        select(func.max(JournalEntry.nonce)).where(
-            JournalEntry.chain_id == chain_id, JournalEntry.account == account, JournalEntry.status != REJECTED
-        )
-    )
+    highest = session.scalar(_HIGHEST_NONCE, {"chain_id": chain_id, "account": account})
     return 0 if highest is None else highest + 1
 
 
