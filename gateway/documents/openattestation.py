@@ -510,8 +510,7 @@ def digest(document: dict[str, Any]) -> str:
         hashes.append(_leaf_hash(key, value))
     if obfuscated:
         return _hash_sorted(obfuscated + hashes)
-    hashes.sort()  # our own lowercase hex: JSON.stringify needs no escaping
-    return keccak256_hex(('["' + '","'.join(hashes) + '"]' if hashes else "[]").encode())
+    return keccak256_hex(_target_text(hashes).encode())
 
 
 def _hash_sorted(hashes: list[str]) -> str:
@@ -657,12 +656,7 @@ _FORKED_INPUT: Sequence[Any] | None = None  # the documents, inherited by forked
 
 def _target_digest(leaves: list[bytes]) -> bytes:
     """``keccak256(JSON.stringify(sorted hex leaf hashes))`` of 32-byte leaf hashes."""
-    return _target_digest_hex(list(map(bytes.hex, leaves)))
-
-
-def _target_digest_hex(leaves: list[str]) -> bytes:
-    """``keccak256(JSON.stringify(sorted hex leaf hashes))`` of lowercase hex leaf hashes."""
-    return keccak_256(_target_text(leaves).encode()).digest()
+    return keccak_256(_target_text(list(map(bytes.hex, leaves))).encode()).digest()
 
 
 def _target_text(leaves: list[str]) -> str:
